@@ -1,0 +1,41 @@
+"""Spiking neural-network agents for Stable-Baselines3.
+
+Public names are imported lazily (on first use), so ``import sb3_spiking`` stays cheap and
+triggers no torch compilation.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "SpikingTD3": "sb3_spiking.td3",
+    "SpikingDDPG": "sb3_spiking.ddpg",
+    "SpikeStatsCallback": "sb3_spiking.common.callbacks",
+    "energy_report": "sb3_spiking.common.energy",
+    "SpikingOptions": "sb3_spiking.snn.options",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from sb3_spiking.common.callbacks import SpikeStatsCallback
+    from sb3_spiking.common.energy import energy_report
+    from sb3_spiking.ddpg import SpikingDDPG
+    from sb3_spiking.snn.options import SpikingOptions
+    from sb3_spiking.td3 import SpikingTD3
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sb3_spiking' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

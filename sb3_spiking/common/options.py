@@ -1,0 +1,118 @@
+"""Spiking options as SB3 policies take them: the engine's vocabulary plus two RL-level switches.
+
+- ``spiking_critic``: make the critic / value network spiking too (default False: ANN critic);
+- ``spiking``: ``False`` gives the ANN twin of a class (same algorithm, plain SB3 networks).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import spaces
+from stable_baselines3.common.base_class import maybe_make_env
+from stable_baselines3.common.preprocessing import get_flattened_obs_dim, is_image_space
+from stable_baselines3.common.torch_layers import FlattenExtractor
+from stable_baselines3.common.type_aliases import GymEnv
+
+from sb3_spiking.snn.options import SpikingOptions, check_bool
+
+RL_KEYS = ("spiking_critic", "spiking")
+SPIKING_KEYS = SpikingOptions.field_names() + RL_KEYS
+
+
+class SpikingPolicyMixin:
+    """Parses and stores the spiking options of a policy; used by every spiking policy class.
+
+    Subclasses call :meth:`_init_spiking` *before* the SB3 constructor (which builds the
+    networks), and merge :meth:`_spiking_constructor_parameters` into
+    ``_get_constructor_parameters`` so that ``save``/``load`` restore every option.
+    ``spiking_defaults`` holds the algorithm's own defaults (e.g. DSQN's membrane decoder).
+    """
+
+    spiking_defaults: ClassVar[dict[str, Any]] = {}
+    spiking_options: SpikingOptions
+    spiking: bool
+    spiking_critic: bool
+
+    def _init_spiking(self, spiking_kwargs: dict[str, Any]) -> None:
+        unknown = set(spiking_kwargs) - set(SPIKING_KEYS)
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unknown policy_kwargs {sorted(unknown)}; "
+                f"spiking options are: {', '.join(SPIKING_KEYS)} (plus SB3's own, e.g. net_arch)"
+            )
+        merged = {**self.spiking_defaults, **spiking_kwargs}
+        self.spiking = check_bool("spiking", merged.pop("spiking", True))
+        self.spiking_critic = check_bool("spiking_critic", merged.pop("spiking_critic", False))
+        self.spiking_options = SpikingOptions(**merged)
+
+    def _spiking_constructor_parameters(self) -> dict[str, Any]:
+        return {**self.spiking_options.to_dict(), "spiking": self.spiking, "spiking_critic": self.spiking_critic}
+
+
+def flat_feature_bounds(
+    observation_space: spaces.Space, features_extractor: object, normalize_images: bool = True
+) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+    """Bounds of the features a ``FlattenExtractor`` produces (after SB3's preprocessing), or
+    ``(None, None)`` when they are unknown (CNN or combined extractors).
+
+    Used by the rate and population encoders to place their ranges; ``inf`` marks an unbounded
+    dimension.
+    """
+    if type(features_extractor) is not FlattenExtractor:
+        return None, None
+    if isinstance(observation_space, spaces.Box):
+        if is_image_space(observation_space) and normalize_images:
+            n = int(np.prod(observation_space.shape))
+            return np.zeros(n, dtype=np.float32), np.ones(n, dtype=np.float32)
+        return (
+            observation_space.low.astype(np.float32).flatten(),
+            observation_space.high.astype(np.float32).flatten(),
+        )
+    if isinstance(observation_space, (spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)):
+        n = get_flattened_obs_dim(observation_space)  # one-hot / binary features
+        return np.zeros(n, dtype=np.float32), np.ones(n, dtype=np.float32)
+    return None, None
+
+
+def make_env_checked(algo_name: str, env: GymEnv | str | None, allowed: tuple[type[spaces.Space], ...], verbose: int = 0):
+    """Make ``env`` if it is an id and check its action space, with an error naming the algorithm.
+
+    SB3 itself only asserts (``AssertionError``) deep inside ``BaseAlgorithm.__init__``.
+    """
+    if env is None:
+        return env
+    env = maybe_make_env(env, verbose)
+    if not isinstance(env.action_space, allowed):
+        names = ", ".join(cls.__name__ for cls in allowed)
+        raise ValueError(
+            f"{algo_name} supports only {names} action spaces, but the environment has {env.action_space}"
+            + (" (use DSQN or SpikingActorCriticPolicy with PPO for discrete actions)" if names == "Box" else "")
+        )
+    return env
+
+
+class SpikingAlgorithmMixin:
+    """Algorithm-side glue shared by every spiking algorithm class (put it first in the bases).
+
+    - The action space is checked before SB3's own ``assert``, with an error naming the class.
+    - After the policy is built, the *resolved* spiking options (the user's choices plus this
+      version's defaults) are written back into ``policy_kwargs``, which SB3 saves with the model:
+      a saved agent reloads with exactly the options it was trained with, even if a later release
+      changes a default.
+    """
+
+    #: Action-space types the algorithm accepts (checked with a clear error).
+    spiking_action_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Box,)
+    policy: Any
+    policy_kwargs: dict[str, Any]
+
+    def __init__(self, policy: Any, env: GymEnv | str | None, *args: Any, **kwargs: Any) -> None:
+        env = make_env_checked(type(self).__name__, env, self.spiking_action_spaces, kwargs.get("verbose", 0))
+        super().__init__(policy, env, *args, **kwargs)  # type: ignore[call-arg]
+
+    def _setup_model(self) -> None:
+        super()._setup_model()  # type: ignore[misc]
+        if isinstance(self.policy, SpikingPolicyMixin):
+            self.policy_kwargs = {**self.policy_kwargs, **self.policy._spiking_constructor_parameters()}

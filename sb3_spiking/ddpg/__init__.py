@@ -1,0 +1,3 @@
+from sb3_spiking.ddpg.ddpg import SpikingDDPG
+
+__all__ = ["SpikingDDPG"]

@@ -1,0 +1,136 @@
+"""Decoders: spikes ``[T, B, H]`` of the last hidden layer -> real outputs ``[B, out]``.
+
+The output is what an ANN head would produce (Q-values, a pre-tanh action, logits); squashing,
+scaling and distributions stay with the RL code that owns them.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from sb3_spiking.snn.neurons import LIF, LeakyReadout
+
+DECODERS = ("membrane", "rate", "learnable", "population")
+
+
+class Decoder(nn.Module):
+    """Base class: ``in_features`` spiking inputs per step, ``out_features`` outputs."""
+
+    def __init__(self, in_features: int, out_features: int, num_steps: int) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.num_steps = num_steps
+
+
+class MembraneDecoder(Decoder):
+    """Non-spiking leaky-integrator output neurons; the output is their membrane potential read
+    out over time (Chen et al.: ``"max"`` best for Q-values; also ``"mean"`` and ``"last"``)."""
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        num_steps: int,
+        readout: str = "max",
+        beta: float = 0.5,
+        learn_beta: bool = False,
+    ) -> None:
+        super().__init__(in_features, out_features, num_steps)
+        self.linear = nn.Linear(in_features, out_features)
+        self.readout = LeakyReadout(out_features, num_steps, beta=beta, learn_beta=learn_beta, readout=readout)
+
+    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
+        return self.readout(self.linear(spikes))
+
+
+class RateDecoder(Decoder):
+    """``Linear`` of the mean spike count over time (Liu et al.'s DSQN readout)."""
+
+    def __init__(self, in_features: int, out_features: int, num_steps: int) -> None:
+        super().__init__(in_features, out_features, num_steps)
+        self.linear = nn.Linear(in_features, out_features)
+
+    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
+        return self.linear(spikes.mean(0))
+
+
+class LearnableDecoder(Decoder):
+    """ACSF learnable decoding: one ``Linear`` over the spikes of all T steps, concatenated."""
+
+    def __init__(self, in_features: int, out_features: int, num_steps: int) -> None:
+        super().__init__(in_features, out_features, num_steps)
+        self.linear = nn.Linear(in_features * num_steps, out_features)
+
+    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
+        return self.linear(spikes.transpose(0, 1).flatten(1))
+
+
+class PopulationDecoder(Decoder):
+    """PopSAN output populations: ``pop_dim`` spiking neurons per output; each output is a learned
+    weighted sum of its population's firing rates plus a bias.
+
+    :param neuron_kwargs: options of the output LIF neurons (beta, threshold, surrogate, ...).
+    """
+
+    def __init__(
+        self, in_features: int, out_features: int, num_steps: int, pop_dim: int = 10, **neuron_kwargs
+    ) -> None:
+        super().__init__(in_features, out_features, num_steps)
+        if not isinstance(pop_dim, int) or isinstance(pop_dim, bool) or pop_dim < 1:
+            raise ValueError(f"pop_dim must be an int >= 1, got {pop_dim!r}")
+        self.pop_dim = pop_dim
+        self.linear = nn.Linear(in_features, out_features * pop_dim)
+        self.lif = LIF(out_features * pop_dim, **neuron_kwargs)
+        # PopSAN's grouped Conv1d (one kernel of size pop_dim per output) written as weights.
+        bound = 1.0 / pop_dim**0.5
+        self.pop_weight = nn.Parameter(torch.empty(out_features, pop_dim).uniform_(-bound, bound))
+        self.pop_bias = nn.Parameter(torch.empty(out_features).uniform_(-bound, bound))
+
+    def extra_macs(self, inputs: tuple, output: torch.Tensor) -> int:
+        """The weighted sum of rates is dense work (accounting)."""
+        return output.shape[0] * self.out_features * self.pop_dim
+
+    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
+        steps, batch = spikes.shape[:2]
+        cur = self.linear(spikes.flatten(0, 1)).view(steps, batch, -1)
+        rates = self.lif(cur).mean(0).view(batch, self.out_features, self.pop_dim)
+        return (rates * self.pop_weight).sum(-1) + self.pop_bias
+
+
+def make_decoder(
+    name: str,
+    in_features: int,
+    out_features: int,
+    num_steps: int,
+    readout: str | None = None,
+    neuron_kwargs: dict | None = None,
+    **kwargs,
+) -> Decoder:
+    """Build a decoder by name (``membrane``, ``rate``, ``learnable``, ``population``).
+
+    :param readout: ``membrane_readout`` (membrane decoder only; default ``"max"``).
+    :param neuron_kwargs: neuron options shared with the hidden layers (``beta``, ``threshold``,
+        ``surrogate``, ...); the membrane decoder uses ``beta``/``learn_beta``, the population
+        decoder all of them.
+    :param kwargs: the decoder's own options (``decoder_kwargs``); unknown ones raise TypeError.
+    """
+    neuron_kwargs = dict(neuron_kwargs or {})
+    if name == "membrane":
+        return MembraneDecoder(
+            in_features,
+            out_features,
+            num_steps,
+            readout=readout or "max",
+            beta=neuron_kwargs.get("beta", 0.5),
+            learn_beta=neuron_kwargs.get("learn_beta", False),
+            **kwargs,
+        )
+    if name == "rate":
+        return RateDecoder(in_features, out_features, num_steps, **kwargs)
+    if name == "learnable":
+        return LearnableDecoder(in_features, out_features, num_steps, **kwargs)
+    if name == "population":
+        return PopulationDecoder(in_features, out_features, num_steps, **kwargs, **neuron_kwargs)
+    raise ValueError(f"Unknown decoder={name!r}; allowed: {DECODERS}")

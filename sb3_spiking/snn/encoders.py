@@ -1,0 +1,197 @@
+"""Encoders: observations ``[B, D]`` -> what the first synaptic layer sees.
+
+An encoder returns either a **constant** tensor ``[B, F]`` (the same input at every time step, so
+the first synaptic layer is computed once) or a time-major sequence ``[T, B, F]``. Two class
+attributes tell the network (and the energy accounting) what comes out:
+
+- ``constant``: output is ``[B, F]`` and constant over time;
+- ``emits_spikes``: output is binary spikes (synaptic operations) rather than real values (MACs).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from sb3_spiking.snn.neurons import LIF
+
+ENCODERS = ("direct", "rate", "learnable", "population")
+
+
+def _finite_bounds(
+    in_features: int, low: np.ndarray | torch.Tensor | None, high: np.ndarray | torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(low, high, finite mask) as float tensors of shape [in_features]; non-finite -> +-inf."""
+    lo = torch.full((in_features,), -math.inf) if low is None else torch.as_tensor(low, dtype=torch.float32).flatten()
+    hi = torch.full((in_features,), math.inf) if high is None else torch.as_tensor(high, dtype=torch.float32).flatten()
+    if lo.numel() != in_features or hi.numel() != in_features:
+        raise ValueError(f"obs bounds have {lo.numel()}/{hi.numel()} entries, expected {in_features}")
+    finite = torch.isfinite(lo) & torch.isfinite(hi) & (hi > lo)
+    return lo, hi, finite
+
+
+class Encoder(nn.Module):
+    """Base class. ``out_features`` is F, the width the first synaptic layer receives."""
+
+    constant: bool = False
+    emits_spikes: bool = False
+
+    def __init__(self, in_features: int, num_steps: int) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.num_steps = num_steps
+        self.out_features = in_features
+
+
+class DirectEncoder(Encoder):
+    """The observation itself, as a constant input current (no extra parameters)."""
+
+    constant = True
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return obs
+
+
+class RateEncoder(Encoder):
+    """Rate (Bernoulli) coding of a normalised observation.
+
+    Each dimension is mapped to a firing probability in [0, 1]: with finite bounds
+    ``(obs - low) / (high - low)`` (clipped), otherwise ``sigmoid(obs)``. Training mode draws
+    Bernoulli spikes (from ``generator`` when a ``seed`` is given, else torch's global RNG, which
+    SB3's ``seed`` sets). Eval mode is deterministic: a regular spike train whose count over T is
+    ``round(p * T)``-ish (integrate p, fire above 0.999, subtract), so ``predict`` is a pure function
+    of the observation.
+
+    :param low: per-dimension lower bound (``None`` or non-finite: sigmoid squashing).
+    :param high: per-dimension upper bound.
+    :param seed: seed of a private generator for the training-mode spikes.
+    """
+
+    emits_spikes = True
+
+    def __init__(
+        self,
+        in_features: int,
+        num_steps: int,
+        low: np.ndarray | torch.Tensor | None = None,
+        high: np.ndarray | torch.Tensor | None = None,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(in_features, num_steps)
+        lo, hi, finite = _finite_bounds(in_features, low, high)
+        self.register_buffer("low", torch.where(finite, lo, torch.zeros_like(lo)))
+        self.register_buffer("span", torch.where(finite, hi - lo, torch.ones_like(lo)))
+        self.register_buffer("bounded", finite)
+        self.seed = seed
+        self._generator: torch.Generator | None = None
+        self._integrator = LIF(in_features, beta=1.0, threshold=0.999, surrogate="straight_through")
+
+    def probabilities(self, obs: torch.Tensor) -> torch.Tensor:
+        scaled = ((obs - self.low) / self.span).clamp(0.0, 1.0)
+        return torch.where(self.bounded, scaled, torch.sigmoid(obs))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        p = self.probabilities(obs)
+        if not self.training:
+            return self._integrator(p, self.num_steps)
+        if self.seed is not None and (self._generator is None or self._generator.device != p.device):
+            self._generator = torch.Generator(device=p.device)
+            self._generator.manual_seed(self.seed)
+        return torch.bernoulli(p.expand(self.num_steps, *p.shape), generator=self._generator)
+
+    def __getstate__(self):  # generators do not pickle/deepcopy; a copy restarts from the seed
+        state = self.__dict__.copy()
+        state["_generator"] = None
+        return state
+
+
+class LearnableEncoder(Encoder):
+    """ACSF learnable coding: ``Linear(D, D*T)`` reshaped into T real-valued input frames."""
+
+    def __init__(self, in_features: int, num_steps: int) -> None:
+        super().__init__(in_features, num_steps)
+        self.linear = nn.Linear(in_features, in_features * num_steps)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        frames = self.linear(obs).view(obs.shape[0], self.num_steps, self.in_features)
+        return frames.transpose(0, 1)
+
+
+class PopulationEncoder(Encoder):
+    """PopSAN population coding with learnable Gaussian receptive fields.
+
+    Each observation dimension drives ``pop_dim`` neurons with activation
+    ``exp(-0.5 (s - mu)^2 / sigma^2)``. Centres start evenly spaced over ``[low, high]`` where the
+    bounds are finite (else over ``mean_range``, PopSAN's [-3, 3] for z-scored observations) and
+    the width starts at ``std`` scaled by the same range (PopSAN: sqrt(0.15) on [-3, 3]). The
+    activations drive integrate-and-fire neurons (threshold 0.999, subtractive reset, identity
+    surrogate) -- PopSAN's deterministic spike encoding -- so ``mu`` and ``sigma`` get gradients.
+
+    :param pop_dim: neurons per observation dimension.
+    :param mean_range: centre range for unbounded dimensions.
+    :param std: initial width on a range of 6 (scaled with the range).
+    :param learnable: train ``mu`` and ``sigma``.
+    """
+
+    emits_spikes = True
+
+    def __init__(
+        self,
+        in_features: int,
+        num_steps: int,
+        pop_dim: int = 10,
+        low: np.ndarray | torch.Tensor | None = None,
+        high: np.ndarray | torch.Tensor | None = None,
+        mean_range: tuple[float, float] = (-3.0, 3.0),
+        std: float = math.sqrt(0.15),
+        learnable: bool = True,
+    ) -> None:
+        super().__init__(in_features, num_steps)
+        if not isinstance(pop_dim, int) or isinstance(pop_dim, bool) or pop_dim < 1:
+            raise ValueError(f"pop_dim must be an int >= 1, got {pop_dim!r}")
+        self.pop_dim = pop_dim
+        self.out_features = in_features * pop_dim
+        lo, hi, finite = _finite_bounds(in_features, low, high)
+        lo = torch.where(finite, lo, torch.full_like(lo, float(mean_range[0])))
+        hi = torch.where(finite, hi, torch.full_like(hi, float(mean_range[1])))
+        steps = torch.linspace(0.0, 1.0, pop_dim) if pop_dim > 1 else torch.full((1,), 0.5)
+        mu = lo[:, None] + (hi - lo)[:, None] * steps[None, :]
+        sigma = (std * (hi - lo) / 6.0)[:, None].expand(-1, pop_dim).clone()
+        self.mu = nn.Parameter(mu, requires_grad=learnable)
+        self.sigma = nn.Parameter(sigma, requires_grad=learnable)
+        self._integrator = LIF(self.out_features, beta=1.0, threshold=0.999, surrogate="straight_through")
+
+    def activation(self, obs: torch.Tensor) -> torch.Tensor:
+        """Receptive-field activations ``[B, D * pop_dim]`` in (0, 1]."""
+        z = (obs.unsqueeze(-1) - self.mu) / self.sigma
+        return torch.exp(-0.5 * z * z).flatten(1)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self._integrator(self.activation(obs), self.num_steps)
+
+
+def make_encoder(
+    name: str,
+    in_features: int,
+    num_steps: int,
+    low: np.ndarray | torch.Tensor | None = None,
+    high: np.ndarray | torch.Tensor | None = None,
+    **kwargs,
+) -> Encoder:
+    """Build an encoder by name (``direct``, ``rate``, ``learnable``, ``population``).
+
+    ``low``/``high`` are the observation bounds, used by the encoders that normalise.
+    ``kwargs`` are the encoder's own options (``encoder_kwargs``); unknown ones raise TypeError.
+    """
+    if name == "direct":
+        return DirectEncoder(in_features, num_steps, **kwargs)
+    if name == "rate":
+        return RateEncoder(in_features, num_steps, low=low, high=high, **kwargs)
+    if name == "learnable":
+        return LearnableEncoder(in_features, num_steps, **kwargs)
+    if name == "population":
+        return PopulationEncoder(in_features, num_steps, low=low, high=high, **kwargs)
+    raise ValueError(f"Unknown encoder={name!r}; allowed: {ENCODERS}")

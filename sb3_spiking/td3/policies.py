@@ -1,0 +1,182 @@
+"""TD3/DDPG policies with a spiking actor (and, on request, spiking critics)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.policies import BaseModel, BasePolicy, ContinuousCritic
+from stable_baselines3.common.preprocessing import get_action_dim
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor, FlattenExtractor, NatureCNN
+from stable_baselines3.common.type_aliases import Schedule
+from stable_baselines3.td3.policies import Actor, TD3Policy
+from torch import nn
+
+from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds
+from sb3_spiking.snn import SpikingMLP, SpikingOptions
+
+
+class SpikingActor(Actor):
+    """Deterministic spiking actor: features -> :class:`~sb3_spiking.snn.SpikingMLP` -> tanh.
+
+    The decoder output plays the role of the ANN actor's last linear layer; ``tanh`` squashes it
+    into [-1, 1] as in SB3 (``squash_output=True``), and SB3 rescales to the action bounds.
+
+    :param spiking_options: T, coding and neuron options (see the README's option table).
+    Other parameters as SB3's TD3 ``Actor`` (``activation_fn`` is unused by the spiking layers).
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        net_arch: list[int],
+        features_extractor: nn.Module,
+        features_dim: int,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        normalize_images: bool = True,
+        spiking_options: SpikingOptions | None = None,
+    ) -> None:
+        # Skip Actor.__init__: it only builds the ANN ``mu`` that this class replaces (building it
+        # anyway would also consume RNG draws and shift seeded runs).
+        BasePolicy.__init__(
+            self,
+            observation_space,
+            action_space,
+            features_extractor=features_extractor,
+            normalize_images=normalize_images,
+            squash_output=True,
+        )
+        self.net_arch = net_arch
+        self.features_dim = features_dim
+        self.activation_fn = activation_fn
+        self.spiking_options = spiking_options or SpikingOptions()
+        low, high = flat_feature_bounds(observation_space, features_extractor, normalize_images)
+        body = SpikingMLP(features_dim, get_action_dim(action_space), net_arch, self.spiking_options, low, high)
+        self.mu = nn.Sequential(body, nn.Tanh())
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data["spiking_options"] = self.spiking_options
+        return data
+
+
+class SpikingContinuousCritic(ContinuousCritic):
+    """Q-networks ``Q(s, a)`` that are spiking MLPs over ``concat(features, action)``.
+
+    The scaled action lies in [-1, 1]; the rate/population encoders use that range.
+    Other parameters as SB3's ``ContinuousCritic``.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        net_arch: list[int],
+        features_extractor: BaseFeaturesExtractor,
+        features_dim: int,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        normalize_images: bool = True,
+        n_critics: int = 2,
+        share_features_extractor: bool = True,
+        spiking_options: SpikingOptions | None = None,
+    ) -> None:
+        # Skip ContinuousCritic.__init__ (it builds the ANN Q-networks); reuse its forward.
+        BaseModel.__init__(
+            self, observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
+        )
+        action_dim = get_action_dim(action_space)
+        self.share_features_extractor = share_features_extractor
+        self.n_critics = n_critics
+        self.spiking_options = spiking_options or SpikingOptions()
+        low, high = flat_feature_bounds(observation_space, features_extractor, normalize_images)
+        if low is None:
+            low, high = np.full(features_dim, -np.inf, np.float32), np.full(features_dim, np.inf, np.float32)
+        low = np.concatenate([low, -np.ones(action_dim, np.float32)])
+        high = np.concatenate([high, np.ones(action_dim, np.float32)])
+        self.q_networks: list[nn.Module] = []
+        for idx in range(n_critics):
+            q_net = SpikingMLP(features_dim + action_dim, 1, net_arch, self.spiking_options, low, high)
+            self.add_module(f"qf{idx}", q_net)
+            self.q_networks.append(q_net)
+
+
+class SpikingTD3Policy(SpikingPolicyMixin, TD3Policy):
+    """TD3/DDPG policy with a spiking actor (PopSAN by default) and ANN critics.
+
+    Takes SB3's ``TD3Policy`` parameters plus the spiking options of the README table
+    (``num_steps``, ``encoder``, ``decoder``, ``membrane_readout``, ``beta``, ``threshold``,
+    ``surrogate``, ``learn_beta``, ``learn_threshold``, ``reset_mechanism``, ``detach_reset``,
+    ``encoder_kwargs``, ``decoder_kwargs``), ``spiking_critic`` (spiking Q-networks, as in ACSF)
+    and ``spiking=False`` (the plain SB3 ANN policy, for side-by-side runs).
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        net_arch: list[int] | dict[str, list[int]] | None = None,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
+        features_extractor_kwargs: dict[str, Any] | None = None,
+        normalize_images: bool = True,
+        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        n_critics: int = 2,
+        share_features_extractor: bool = False,
+        **spiking_kwargs: Any,
+    ) -> None:
+        self._init_spiking(spiking_kwargs)
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            net_arch,
+            activation_fn,
+            features_extractor_class,
+            features_extractor_kwargs,
+            normalize_images,
+            optimizer_class,
+            optimizer_kwargs,
+            n_critics,
+            share_features_extractor,
+        )
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(self._spiking_constructor_parameters())
+        return data
+
+    def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> Actor:
+        if not self.spiking:
+            return super().make_actor(features_extractor)
+        actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)
+        return SpikingActor(**actor_kwargs, spiking_options=self.spiking_options).to(self.device)
+
+    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> ContinuousCritic:
+        if not (self.spiking and self.spiking_critic):
+            return super().make_critic(features_extractor)
+        critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
+        return SpikingContinuousCritic(**critic_kwargs, spiking_options=self.spiking_options).to(self.device)
+
+
+MlpPolicy = SpikingTD3Policy
+
+
+class CnnPolicy(SpikingTD3Policy):
+    """:class:`SpikingTD3Policy` on top of SB3's (ANN) NatureCNN features extractor."""
+
+    def __init__(self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN, **kwargs: Any):
+        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+
+
+class MultiInputPolicy(SpikingTD3Policy):
+    """:class:`SpikingTD3Policy` for Dict observations (SB3's CombinedExtractor)."""
+
+    def __init__(
+        self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs: Any
+    ):
+        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
