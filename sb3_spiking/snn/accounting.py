@@ -9,7 +9,9 @@ What is counted, per forward call:
   (neurons x T x batch), giving the firing rate.
 - **Synaptic layers** (``nn.Linear``, ``nn.Conv2d``) tagged ``spike_input=True``: each input spike
   triggers one accumulate per outgoing synapse, so synaptic operations (SOPs) = sum over input
-  spikes of their fan-out (exact for convolutions, borders included).
+  spikes of their fan-out (exact for convolutions, borders included). A layer fed with spike
+  rates (the rate decoder averages over T first) is tagged ``rate_input_steps=T`` and counted as
+  the spikes behind the rates.
 - **Every other Linear/Conv2d** (real-valued input: a direct-coded first layer, an ANN critic in
   the decision path): dense multiply-accumulates (MACs) for the rows it actually processed -- a
   first layer computed once counts once, not T times.
@@ -60,7 +62,10 @@ class LayerCount:
 
 
 def _linear_sops(module: nn.Linear, x: torch.Tensor) -> float:
-    return float(torch.count_nonzero(x)) * module.out_features
+    steps = getattr(module, "rate_input_steps", 0)
+    # A layer fed with spike *rates* (mean over T) received x * T spikes per input.
+    spikes = float(x.detach().sum()) * steps if steps else float(torch.count_nonzero(x))
+    return spikes * module.out_features
 
 
 def _conv_sops(module: nn.Conv2d, x: torch.Tensor) -> float:
@@ -97,10 +102,14 @@ class OpCounter:
 
     def __enter__(self) -> OpCounter:
         inside_snn: set[int] = set()
+        self._numpy_flags: list[tuple[nn.Module, bool]] = []
         for name, mod in self.module.named_modules():
             if getattr(mod, "ann_macs_per_sample", 0):
                 inside_snn.update(id(m) for m in mod.modules())
                 self._handles.append(mod.register_forward_hook(self._snn_hook))
+                # the hooks below live on torch modules: keep the counted run in torch
+                self._numpy_flags.append((mod, mod.__dict__.get("numpy_inference", None)))
+                mod.numpy_inference = False
         for name, mod in self.module.named_modules():
             if isinstance(mod, LIF):
                 self._handles.append(mod.register_forward_hook(self._make_lif_hook(name)))
@@ -115,6 +124,11 @@ class OpCounter:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+        for mod, flag in self._numpy_flags:
+            if flag is None:
+                del mod.numpy_inference  # back to the class default
+            else:
+                mod.numpy_inference = flag
 
     def _layer(self, name: str, kind: str) -> LayerCount:
         if name not in self.layers:

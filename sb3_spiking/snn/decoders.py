@@ -6,16 +6,22 @@ scaling and distributions stay with the RL code that owns them.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
+from sb3_spiking.snn.encoders import _linear_numpy
 from sb3_spiking.snn.neurons import LIF, LeakyReadout
 
 DECODERS = ("membrane", "rate", "learnable", "population")
 
 
 class Decoder(nn.Module):
-    """Base class: ``in_features`` spiking inputs per step, ``out_features`` outputs."""
+    """Base class: ``in_features`` spiking inputs per step, ``out_features`` outputs.
+
+    Subclasses may define ``numpy_forward(spikes: np.ndarray) -> np.ndarray``, the NumPy twin of
+    :meth:`forward` used by the inference fast path; decoders without it always run in torch.
+    """
 
     def __init__(self, in_features: int, out_features: int, num_steps: int) -> None:
         super().__init__()
@@ -44,16 +50,27 @@ class MembraneDecoder(Decoder):
     def forward(self, spikes: torch.Tensor) -> torch.Tensor:
         return self.readout(self.linear(spikes))
 
+    def numpy_forward(self, spikes: np.ndarray) -> np.ndarray:
+        return self.readout.numpy_forward(_linear_numpy(self.linear, spikes))
+
 
 class RateDecoder(Decoder):
-    """``Linear`` of the mean spike count over time (Liu et al.'s DSQN readout)."""
+    """``Linear`` of the mean spike count over time (Liu et al.'s DSQN readout).
+
+    The mean is taken first so the ``Linear`` runs once; in accounting terms every input spike
+    still costs one accumulate per output (``rate_input_steps`` tells the counter to rescale).
+    """
 
     def __init__(self, in_features: int, out_features: int, num_steps: int) -> None:
         super().__init__(in_features, out_features, num_steps)
         self.linear = nn.Linear(in_features, out_features)
+        self.linear.rate_input_steps = num_steps  # type: ignore[assignment]
 
     def forward(self, spikes: torch.Tensor) -> torch.Tensor:
         return self.linear(spikes.mean(0))
+
+    def numpy_forward(self, spikes: np.ndarray) -> np.ndarray:
+        return _linear_numpy(self.linear, spikes.mean(0))
 
 
 class LearnableDecoder(Decoder):
@@ -65,6 +82,9 @@ class LearnableDecoder(Decoder):
 
     def forward(self, spikes: torch.Tensor) -> torch.Tensor:
         return self.linear(spikes.transpose(0, 1).flatten(1))
+
+    def numpy_forward(self, spikes: np.ndarray) -> np.ndarray:
+        return _linear_numpy(self.linear, spikes.transpose(1, 0, 2).reshape(spikes.shape[1], -1))
 
 
 class PopulationDecoder(Decoder):
@@ -97,6 +117,12 @@ class PopulationDecoder(Decoder):
         cur = self.linear(spikes.flatten(0, 1)).view(steps, batch, -1)
         rates = self.lif(cur).mean(0).view(batch, self.out_features, self.pop_dim)
         return (rates * self.pop_weight).sum(-1) + self.pop_bias
+
+    def numpy_forward(self, spikes: np.ndarray) -> np.ndarray:
+        steps, batch = spikes.shape[:2]
+        cur = _linear_numpy(self.linear, spikes.reshape(steps * batch, -1)).reshape(steps, batch, -1)
+        rates = self.lif.numpy_forward(cur).mean(0).reshape(batch, self.out_features, self.pop_dim)
+        return (rates * self.pop_weight.detach().numpy()).sum(-1) + self.pop_bias.detach().numpy()
 
 
 def make_decoder(

@@ -16,9 +16,30 @@ import numpy as np
 import torch
 from torch import nn
 
-from sb3_spiking.snn.neurons import LIF
-
 ENCODERS = ("direct", "rate", "learnable", "population")
+
+#: Firing threshold of the deterministic spike generators (PopSAN's encoder uses 0.999).
+REGULAR_THRESHOLD = 0.999
+
+
+def regular_spikes(rate: torch.Tensor, num_steps: int, threshold: float = REGULAR_THRESHOLD) -> torch.Tensor:
+    """Deterministic spike trains ``[T, ...]`` for activations ``rate`` in [0, 1].
+
+    Equivalent to integrate-and-fire neurons driven by the constant current ``rate`` (no leak,
+    subtractive reset; PopSAN's deterministic encoder): the neuron has fired
+    ``floor((t + 1) * rate / threshold)`` times after step t. Written in closed form -- four
+    tensor ops for any T instead of three per step, which matters at batch 1 -- and with PopSAN's
+    pseudo-gradient: each spike passes its gradient straight to ``rate`` (d spike_t / d rate = 1).
+    """
+    shape = (num_steps,) + (1,) * rate.dim()
+    steps = torch.arange(1, num_steps + 1, dtype=rate.dtype, device=rate.device).view(shape)
+    per_step = (rate.detach() / threshold).clamp_(max=1.0)  # at most one spike per step
+    counts = torch.floor_(steps * per_step)
+    spikes = counts.clone()
+    spikes[1:] -= counts[:-1]
+    if rate.requires_grad:
+        spikes = spikes + (rate - rate.detach())
+    return spikes
 
 
 def _finite_bounds(
@@ -33,8 +54,29 @@ def _finite_bounds(
     return lo, hi, finite
 
 
+def regular_spikes_numpy(rate: np.ndarray, num_steps: int, threshold: float = REGULAR_THRESHOLD) -> np.ndarray:
+    """NumPy twin of :func:`regular_spikes` (inference only)."""
+    steps = np.arange(1, num_steps + 1, dtype=rate.dtype).reshape((num_steps,) + (1,) * rate.ndim)
+    counts = np.floor(steps * np.minimum(rate / np.float32(threshold), 1.0).astype(rate.dtype))
+    spikes = counts.copy()
+    spikes[1:] -= counts[:-1]
+    return spikes
+
+
+def _linear_numpy(layer: nn.Linear, x: np.ndarray) -> np.ndarray:
+    out = x @ layer.weight.detach().numpy().T
+    if layer.bias is not None:
+        out += layer.bias.detach().numpy()
+    return out
+
+
 class Encoder(nn.Module):
-    """Base class. ``out_features`` is F, the width the first synaptic layer receives."""
+    """Base class. ``out_features`` is F, the width the first synaptic layer receives.
+
+    Subclasses may define ``numpy_forward(obs: np.ndarray) -> np.ndarray``, the NumPy twin of
+    :meth:`forward` used by the inference fast path; :meth:`numpy_ready` says whether it can be
+    used right now (not for stochastic coding, say). Encoders without it always run in torch.
+    """
 
     constant: bool = False
     emits_spikes: bool = False
@@ -45,6 +87,9 @@ class Encoder(nn.Module):
         self.num_steps = num_steps
         self.out_features = in_features
 
+    def numpy_ready(self) -> bool:
+        return hasattr(self, "numpy_forward")
+
 
 class DirectEncoder(Encoder):
     """The observation itself, as a constant input current (no extra parameters)."""
@@ -54,16 +99,19 @@ class DirectEncoder(Encoder):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return obs
 
+    def numpy_forward(self, obs: np.ndarray) -> np.ndarray:
+        return obs
+
 
 class RateEncoder(Encoder):
     """Rate (Bernoulli) coding of a normalised observation.
 
     Each dimension is mapped to a firing probability in [0, 1]: with finite bounds
     ``(obs - low) / (high - low)`` (clipped), otherwise ``sigmoid(obs)``. Training mode draws
-    Bernoulli spikes (from ``generator`` when a ``seed`` is given, else torch's global RNG, which
-    SB3's ``seed`` sets). Eval mode is deterministic: a regular spike train whose count over T is
-    ``round(p * T)``-ish (integrate p, fire above 0.999, subtract), so ``predict`` is a pure function
-    of the observation.
+    Bernoulli spikes (from a private generator when a ``seed`` is given, else torch's global RNG,
+    which SB3's ``seed`` sets). Eval mode is deterministic: the regular spike train of
+    :func:`regular_spikes` (about ``p * T`` spikes), so ``predict`` is a pure function of the
+    observation.
 
     :param low: per-dimension lower bound (``None`` or non-finite: sigmoid squashing).
     :param high: per-dimension upper bound.
@@ -87,16 +135,24 @@ class RateEncoder(Encoder):
         self.register_buffer("bounded", finite)
         self.seed = seed
         self._generator: torch.Generator | None = None
-        self._integrator = LIF(in_features, beta=1.0, threshold=0.999, surrogate="straight_through")
 
     def probabilities(self, obs: torch.Tensor) -> torch.Tensor:
         scaled = ((obs - self.low) / self.span).clamp(0.0, 1.0)
         return torch.where(self.bounded, scaled, torch.sigmoid(obs))
 
+    def numpy_ready(self) -> bool:
+        return not self.training  # training-mode Bernoulli spikes stay with torch's RNG
+
+    def numpy_forward(self, obs: np.ndarray) -> np.ndarray:
+        low, span, bounded = (b.numpy() for b in (self.low, self.span, self.bounded))
+        scaled = np.clip((obs - low) / span, 0.0, 1.0)
+        p = np.where(bounded, scaled, 1.0 / (1.0 + np.exp(-obs))).astype(obs.dtype)
+        return regular_spikes_numpy(p, self.num_steps)
+
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         p = self.probabilities(obs)
         if not self.training:
-            return self._integrator(p, self.num_steps)
+            return regular_spikes(p, self.num_steps)
         if self.seed is not None and (self._generator is None or self._generator.device != p.device):
             self._generator = torch.Generator(device=p.device)
             self._generator.manual_seed(self.seed)
@@ -118,6 +174,10 @@ class LearnableEncoder(Encoder):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         frames = self.linear(obs).view(obs.shape[0], self.num_steps, self.in_features)
         return frames.transpose(0, 1)
+
+    def numpy_forward(self, obs: np.ndarray) -> np.ndarray:
+        frames = _linear_numpy(self.linear, obs).reshape(obs.shape[0], self.num_steps, self.in_features)
+        return frames.transpose(1, 0, 2)
 
 
 class PopulationEncoder(Encoder):
@@ -162,7 +222,6 @@ class PopulationEncoder(Encoder):
         sigma = (std * (hi - lo) / 6.0)[:, None].expand(-1, pop_dim).clone()
         self.mu = nn.Parameter(mu, requires_grad=learnable)
         self.sigma = nn.Parameter(sigma, requires_grad=learnable)
-        self._integrator = LIF(self.out_features, beta=1.0, threshold=0.999, surrogate="straight_through")
 
     def activation(self, obs: torch.Tensor) -> torch.Tensor:
         """Receptive-field activations ``[B, D * pop_dim]`` in (0, 1]."""
@@ -170,7 +229,11 @@ class PopulationEncoder(Encoder):
         return torch.exp(-0.5 * z * z).flatten(1)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self._integrator(self.activation(obs), self.num_steps)
+        return regular_spikes(self.activation(obs), self.num_steps)
+
+    def numpy_forward(self, obs: np.ndarray) -> np.ndarray:
+        z = (obs[:, :, None] - self.mu.detach().numpy()) / self.sigma.detach().numpy()
+        return regular_spikes_numpy(np.exp(-0.5 * z * z).reshape(obs.shape[0], -1), self.num_steps)
 
 
 def make_encoder(

@@ -77,8 +77,8 @@ class SpikingOptions:
     """
 
     num_steps: int = 5
-    encoder: str = "population"
-    decoder: str = "population"
+    encoder: str = "direct"
+    decoder: str = "membrane"
     membrane_readout: str | None = None
     beta: float = 0.5
     threshold: float = 1.0

@@ -1,0 +1,145 @@
+"""Learning results: an SB3 ANN algorithm and its spiking twin on the same seeds, same settings.
+
+    python benchmarks/learning.py --env Pendulum-v1 --algos td3 spiking_td3 --seeds 0 1 2 --jobs 2
+
+Hyperparameters are RL Zoo's for the ANN algorithm (table below, from rl_zoo3's
+``hyperparams/<algo>.yml``); the spiking twin uses the same ones plus its default spiking options,
+or ``--policy-kwargs`` (a JSON dict merged into ``policy_kwargs``). After training, the final
+policy is evaluated deterministically for ``--eval-episodes`` episodes on a separately seeded env;
+the script prints one row per (algo, seed) and the mean over seeds, as a Markdown table, and
+appends JSON lines to ``--out`` if given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import time
+from typing import Any
+
+import numpy as np
+
+# RL Zoo 2.x settings (rl_zoo3/hyperparams/<algo>.yml) for the environments we report.
+ZOO: dict[tuple[str, str], dict[str, Any]] = {
+    ("td3", "Pendulum-v1"): dict(
+        n_timesteps=20_000,
+        gamma=0.98,
+        buffer_size=200_000,
+        learning_starts=10_000,
+        noise_type="normal",
+        noise_std=0.1,
+        gradient_steps=1,
+        train_freq=1,
+        learning_rate=1e-3,
+        policy_kwargs=dict(net_arch=[400, 300]),
+    ),
+    ("ddpg", "Pendulum-v1"): dict(
+        n_timesteps=20_000,
+        gamma=0.98,
+        buffer_size=200_000,
+        learning_starts=10_000,
+        noise_type="normal",
+        noise_std=0.1,
+        gradient_steps=1,
+        train_freq=1,
+        learning_rate=1e-3,
+        policy_kwargs=dict(net_arch=[400, 300]),
+    ),
+}
+
+BASE = {"spiking_td3": "td3", "spiking_ddpg": "ddpg", "td3": "td3", "ddpg": "ddpg"}
+
+
+def algo_class(name: str):
+    from stable_baselines3 import DDPG, TD3
+
+    from sb3_spiking import SpikingDDPG, SpikingTD3
+
+    return {"td3": TD3, "ddpg": DDPG, "spiking_td3": SpikingTD3, "spiking_ddpg": SpikingDDPG}[name]
+
+
+def run(job: dict[str, Any]) -> dict[str, Any]:
+    import gymnasium as gym
+    import torch
+    from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.noise import NormalActionNoise
+
+    torch.set_num_threads(1)
+    algo, env_id, seed = job["algo"], job["env"], job["seed"]
+    hp = dict(ZOO[(BASE[algo], env_id)])
+    n_timesteps = job.get("n_timesteps") or hp.pop("n_timesteps")
+    hp.pop("n_timesteps", None)
+    env = gym.make(env_id)
+    n_actions = env.action_space.shape[0]
+    noise_type, noise_std = hp.pop("noise_type", None), hp.pop("noise_std", 0.0)
+    if noise_type == "normal":
+        hp["action_noise"] = NormalActionNoise(np.zeros(n_actions), noise_std * np.ones(n_actions))
+    if algo.startswith("spiking"):
+        hp["policy_kwargs"] = {**hp["policy_kwargs"], **job["policy_kwargs"]}
+    model = algo_class(algo)("MlpPolicy", env, seed=seed, device="cpu", **hp)
+    start = time.perf_counter()
+    model.learn(n_timesteps)
+    train_s = time.perf_counter() - start
+    eval_env = Monitor(gym.make(env_id))
+    eval_env.reset(seed=10_000 + seed)
+    returns, _ = evaluate_policy(model, eval_env, n_eval_episodes=job["eval_episodes"], return_episode_rewards=True)
+    return dict(
+        algo=algo,
+        env=env_id,
+        seed=seed,
+        n_timesteps=n_timesteps,
+        policy_kwargs=job["policy_kwargs"] if algo.startswith("spiking") else {},
+        mean_return=float(np.mean(returns)),
+        std_return=float(np.std(returns)),
+        train_seconds=train_s,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="Pendulum-v1")
+    parser.add_argument("--algos", nargs="+", default=["td3", "spiking_td3"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--policy-kwargs", default="{}", help="JSON dict of spiking options")
+    parser.add_argument("--n-timesteps", type=int, default=None, help="override the zoo budget")
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--jobs", type=int, default=1, help="parallel processes (1 torch thread each)")
+    parser.add_argument("--out", default=None, help="append results as JSON lines to this file")
+    args = parser.parse_args()
+
+    jobs = [
+        dict(
+            algo=a,
+            env=args.env,
+            seed=s,
+            policy_kwargs=json.loads(args.policy_kwargs),
+            n_timesteps=args.n_timesteps,
+            eval_episodes=args.eval_episodes,
+        )
+        for a in args.algos
+        for s in args.seeds
+    ]
+    if args.jobs > 1:
+        with mp.get_context("spawn").Pool(args.jobs) as pool:
+            results = pool.map(run, jobs, chunksize=1)
+    else:
+        results = [run(j) for j in jobs]
+
+    if args.out:
+        with open(args.out, "a") as f:
+            for r in results:
+                f.write(json.dumps(r) + "\n")
+    print(f"\n{args.env}, policy_kwargs {args.policy_kwargs}\n")
+    print("| algo | seed | mean eval return | train time (s) |")
+    print("|---|---|---|---|")
+    for r in results:
+        print(f"| {r['algo']} | {r['seed']} | {r['mean_return']:.1f} | {r['train_seconds']:.0f} |")
+    for algo in args.algos:
+        vals = [r["mean_return"] for r in results if r["algo"] == algo]
+        print(f"| **{algo}** | mean of {len(vals)} | **{np.mean(vals):.1f}** | |")
+
+
+if __name__ == "__main__":
+    main()
