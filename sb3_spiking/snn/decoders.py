@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from sb3_spiking.snn.encoders import _linear_numpy
-from sb3_spiking.snn.neurons import LIF, LeakyReadout
+from sb3_spiking.snn.neurons import LIF, LeakyReadout, numpy_view
 
 DECODERS = ("membrane", "rate", "learnable", "population")
 
@@ -122,7 +122,7 @@ class PopulationDecoder(Decoder):
         steps, batch = spikes.shape[:2]
         cur = _linear_numpy(self.linear, spikes.reshape(steps * batch, -1)).reshape(steps, batch, -1)
         rates = self.lif.numpy_forward(cur).mean(0).reshape(batch, self.out_features, self.pop_dim)
-        return (rates * self.pop_weight.detach().numpy()).sum(-1) + self.pop_bias.detach().numpy()
+        return (rates * numpy_view(self, "pop_weight")).sum(-1) + numpy_view(self, "pop_bias")
 
 
 def make_decoder(

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from sb3_spiking.snn.neurons import numpy_view
+
 ENCODERS = ("direct", "rate", "learnable", "population")
 
 #: Firing threshold of the deterministic spike generators (PopSAN's encoder uses 0.999).
@@ -64,9 +66,9 @@ def regular_spikes_numpy(rate: np.ndarray, num_steps: int, threshold: float = RE
 
 
 def _linear_numpy(layer: nn.Linear, x: np.ndarray) -> np.ndarray:
-    out = x @ layer.weight.detach().numpy().T
+    out = x @ numpy_view(layer, "weight").T
     if layer.bias is not None:
-        out += layer.bias.detach().numpy()
+        out += numpy_view(layer, "bias")
     return out
 
 
@@ -144,7 +146,7 @@ class RateEncoder(Encoder):
         return not self.training  # training-mode Bernoulli spikes stay with torch's RNG
 
     def numpy_forward(self, obs: np.ndarray) -> np.ndarray:
-        low, span, bounded = (b.numpy() for b in (self.low, self.span, self.bounded))
+        low, span, bounded = (numpy_view(self, name) for name in ("low", "span", "bounded"))
         scaled = np.clip((obs - low) / span, 0.0, 1.0)
         p = np.where(bounded, scaled, 1.0 / (1.0 + np.exp(-obs))).astype(obs.dtype)
         return regular_spikes_numpy(p, self.num_steps)
@@ -232,7 +234,7 @@ class PopulationEncoder(Encoder):
         return regular_spikes(self.activation(obs), self.num_steps)
 
     def numpy_forward(self, obs: np.ndarray) -> np.ndarray:
-        z = (obs[:, :, None] - self.mu.detach().numpy()) / self.sigma.detach().numpy()
+        z = (obs[:, :, None] - numpy_view(self, "mu")) / numpy_view(self, "sigma")
         return regular_spikes_numpy(np.exp(-0.5 * z * z).reshape(obs.shape[0], -1), self.num_steps)
 
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from sb3_spiking.snn.decoders import PopulationDecoder, make_decoder
-from sb3_spiking.snn.encoders import make_encoder
+from sb3_spiking.snn.encoders import _linear_numpy, make_encoder
 from sb3_spiking.snn.neurons import LIF
 from sb3_spiking.snn.options import SpikingOptions, check_int
 
@@ -202,14 +202,14 @@ class SpikingMLP(SpikingNetwork):
     def _numpy_forward(self, obs: np.ndarray) -> np.ndarray:
         if self.check_inputs and not np.isfinite(obs.sum()) and not np.isfinite(obs).all():
             check_finite_input(torch.from_numpy(obs))  # raises with the usual message
-        h = self.encoder.numpy_forward(obs)
-        constant = self.encoder.constant
+        encoder = self.encoder
+        h = encoder.numpy_forward(obs)
+        constant = encoder.constant
         for fc, lif in zip(self.fcs, self.lifs):
-            weight, bias = fc.weight.detach().numpy(), fc.bias.detach().numpy()
             if constant:
-                h = lif.numpy_forward(h @ weight.T + bias, self.num_steps)
+                h = lif.numpy_forward(_linear_numpy(fc, h), self.num_steps)
                 constant = False
             else:
                 steps, batch = h.shape[:2]
-                h = lif.numpy_forward((h.reshape(steps * batch, -1) @ weight.T + bias).reshape(steps, batch, -1))
+                h = lif.numpy_forward(_linear_numpy(fc, h.reshape(steps * batch, -1)).reshape(steps, batch, -1))
         return self.decoder.numpy_forward(h)
