@@ -1,10 +1,14 @@
 """Learning results: an SB3 ANN algorithm and its spiking twin on the same seeds, same settings.
 
     python benchmarks/learning.py --env Pendulum-v1 --algos td3 spiking_td3 --seeds 0 1 2 --jobs 2
+    python benchmarks/learning.py --env CartPole-v1 --algos dqn dsqn --seeds 0 1 2 --jobs 2
+    python benchmarks/learning.py --env CartPole-v1 --algos dsqn --hyperparams hyperparams/dsqn.yml
 
 Hyperparameters are RL Zoo's for the ANN algorithm (table below, from rl_zoo3's
 ``hyperparams/<algo>.yml``); the spiking twin uses the same ones plus its default spiking options,
-or ``--policy-kwargs`` (a JSON dict merged into ``policy_kwargs``). After training, the final
+or ``--policy-kwargs`` (a JSON dict merged into ``policy_kwargs``); ``--hyperparams`` takes the
+settings from an RL-Zoo-style YAML file instead (this repository ships tuned ones in
+``hyperparams/``). After training, the final
 policy is evaluated deterministically for ``--eval-episodes`` episodes on a separately seeded env;
 the script prints one row per (algo, seed) and the mean over seeds, as a Markdown table, and
 appends JSON lines to ``--out`` if given.
@@ -46,17 +50,48 @@ ZOO: dict[tuple[str, str], dict[str, Any]] = {
         learning_rate=1e-3,
         policy_kwargs=dict(net_arch=[400, 300]),
     ),
+    ("dqn", "CartPole-v1"): dict(
+        n_timesteps=50_000,
+        learning_rate=2.3e-3,
+        batch_size=64,
+        buffer_size=100_000,
+        learning_starts=1000,
+        gamma=0.99,
+        target_update_interval=10,
+        train_freq=256,
+        gradient_steps=128,
+        exploration_fraction=0.16,
+        exploration_final_eps=0.04,
+        policy_kwargs=dict(net_arch=[256, 256]),
+    ),
 }
 
-BASE = {"spiking_td3": "td3", "spiking_ddpg": "ddpg", "td3": "td3", "ddpg": "ddpg"}
+BASE = {"spiking_td3": "td3", "spiking_ddpg": "ddpg", "td3": "td3", "ddpg": "ddpg", "dqn": "dqn", "dsqn": "dqn"}
+SPIKING = {"spiking_td3", "spiking_ddpg", "dsqn"}
 
 
 def algo_class(name: str):
-    from stable_baselines3 import DDPG, TD3
+    from stable_baselines3 import DDPG, DQN, TD3
 
-    from sb3_spiking import SpikingDDPG, SpikingTD3
+    from sb3_spiking import DSQN, SpikingDDPG, SpikingTD3
 
-    return {"td3": TD3, "ddpg": DDPG, "spiking_td3": SpikingTD3, "spiking_ddpg": SpikingDDPG}[name]
+    classes = {"td3": TD3, "ddpg": DDPG, "dqn": DQN, "spiking_td3": SpikingTD3, "spiking_ddpg": SpikingDDPG, "dsqn": DSQN}
+    return classes[name]
+
+
+def load_hyperparams(path: str, env_id: str) -> dict[str, Any]:
+    """One environment's entry of an RL-Zoo-style YAML file (``policy_kwargs`` may be a string)."""
+    import yaml
+
+    with open(path) as f:
+        entry = dict(yaml.safe_load(f)[env_id])
+    for key in ("policy", "n_envs", "normalize", "env_wrapper", "callback", "frame_stack"):
+        entry.pop(key, None)
+    if isinstance(entry.get("policy_kwargs"), str):
+        entry["policy_kwargs"] = eval(entry["policy_kwargs"], {"dict": dict})  # zoo syntax: "dict(...)"
+    if isinstance(entry.get("noise_type"), str):
+        entry["noise_std"] = entry.pop("noise_std", 0.0)
+    return entry
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
@@ -68,15 +103,16 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     algo, env_id, seed = job["algo"], job["env"], job["seed"]
-    hp = dict(ZOO[(BASE[algo], env_id)])
+    hp = load_hyperparams(job["hyperparams"], env_id) if job.get("hyperparams") else dict(ZOO[(BASE[algo], env_id)])
+    hp.setdefault("policy_kwargs", {})
     n_timesteps = job.get("n_timesteps") or hp.pop("n_timesteps")
     hp.pop("n_timesteps", None)
     env = gym.make(env_id)
-    n_actions = env.action_space.shape[0]
     noise_type, noise_std = hp.pop("noise_type", None), hp.pop("noise_std", 0.0)
     if noise_type == "normal":
+        n_actions = env.action_space.shape[0]
         hp["action_noise"] = NormalActionNoise(np.zeros(n_actions), noise_std * np.ones(n_actions))
-    if algo.startswith("spiking"):
+    if algo in SPIKING:
         hp["policy_kwargs"] = {**hp["policy_kwargs"], **job["policy_kwargs"]}
     model = algo_class(algo)("MlpPolicy", env, seed=seed, device="cpu", **hp)
     start = time.perf_counter()
@@ -90,7 +126,8 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         env=env_id,
         seed=seed,
         n_timesteps=n_timesteps,
-        policy_kwargs=job["policy_kwargs"] if algo.startswith("spiking") else {},
+        policy_kwargs=hp["policy_kwargs"],
+        hyperparams=job.get("hyperparams"),
         mean_return=float(np.mean(returns)),
         std_return=float(np.std(returns)),
         train_seconds=train_s,
@@ -103,6 +140,9 @@ def main() -> None:
     parser.add_argument("--algos", nargs="+", default=["td3", "spiking_td3"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--policy-kwargs", default="{}", help="JSON dict of spiking options")
+    parser.add_argument(
+        "--hyperparams", default=None, help="RL-Zoo-style YAML (e.g. hyperparams/dsqn.yml) instead of the zoo table"
+    )
     parser.add_argument("--n-timesteps", type=int, default=None, help="override the zoo budget")
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes (1 torch thread each)")
@@ -117,6 +157,7 @@ def main() -> None:
             policy_kwargs=json.loads(args.policy_kwargs),
             n_timesteps=args.n_timesteps,
             eval_episodes=args.eval_episodes,
+            hyperparams=args.hyperparams,
         )
         for a in args.algos
         for s in args.seeds

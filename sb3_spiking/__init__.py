@@ -14,6 +14,13 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "SpikingTD3": "sb3_spiking.td3",
     "SpikingDDPG": "sb3_spiking.ddpg",
+    "DSQN": "sb3_spiking.dsqn",
+    "SpikingPPO": "sb3_spiking.ppo",
+    "SpikingA2C": "sb3_spiking.a2c",
+    "SpikingActorCriticPolicy": "sb3_spiking.common.policies",
+    "SpikingActorCriticCnnPolicy": "sb3_spiking.common.policies",
+    "SpikingMultiInputActorCriticPolicy": "sb3_spiking.common.policies",
+    "SpikingMaskableActorCriticPolicy": "sb3_spiking.common.policies",
     "SpikeStatsCallback": "sb3_spiking.common.callbacks",
     "energy_report": "sb3_spiking.common.energy",
     "SpikingOptions": "sb3_spiking.snn.options",
@@ -25,6 +32,15 @@ if TYPE_CHECKING:
     from sb3_spiking.common.callbacks import SpikeStatsCallback
     from sb3_spiking.common.energy import energy_report
     from sb3_spiking.ddpg import SpikingDDPG
+    from sb3_spiking.a2c import SpikingA2C
+    from sb3_spiking.common.policies import (
+        SpikingActorCriticCnnPolicy,
+        SpikingActorCriticPolicy,
+        SpikingMaskableActorCriticPolicy,
+        SpikingMultiInputActorCriticPolicy,
+    )
+    from sb3_spiking.dsqn import DSQN
+    from sb3_spiking.ppo import SpikingPPO
     from sb3_spiking.snn.options import SpikingOptions
     from sb3_spiking.td3 import SpikingTD3
 

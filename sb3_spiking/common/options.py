@@ -89,6 +89,7 @@ def make_env_checked(algo_name: str, env: GymEnv | str | None, allowed: tuple[ty
         raise ValueError(
             f"{algo_name} supports only {names} action spaces, but the environment has {env.action_space}"
             + (" (use DSQN or SpikingActorCriticPolicy with PPO for discrete actions)" if names == "Box" else "")
+            + (" (use SpikingTD3, SpikingDDPG or SpikingSAC for continuous actions)" if names == "Discrete" else "")
         )
     return env
 

@@ -19,7 +19,7 @@ from sb3_spiking.snn.encoders import (
     RateEncoder,
     make_encoder,
 )
-from sb3_spiking.snn.network import SpikingMLP, SpikingNetwork, check_finite_input
+from sb3_spiking.snn.network import SpikingMLP, SpikingNatureCNN, SpikingNetwork, check_finite_input
 from sb3_spiking.snn.neurons import LIF, LeakyReadout, lif_reference, lif_scan
 from sb3_spiking.snn.options import MEMBRANE_READOUTS, SpikingOptions
 from sb3_spiking.snn.surrogates import SURROGATES, resolve_surrogate
@@ -45,6 +45,7 @@ __all__ = [
     "RateDecoder",
     "RateEncoder",
     "SpikingMLP",
+    "SpikingNatureCNN",
     "SpikingNetwork",
     "SpikingOptions",
     "check_finite_input",

@@ -39,16 +39,26 @@ INIT_INPUT_RATE = 0.2
 INIT_GAIN = 2.0
 
 
-def init_synapse(layer: nn.Linear, threshold: float, beta: float, num_steps: int, spike_input: bool) -> None:
+def init_synapse(
+    layer: nn.Linear | nn.Conv2d,
+    threshold: float,
+    beta: float,
+    num_steps: int,
+    spike_input: bool,
+    input_power: float = 1.0,
+) -> None:
     """Initialise a synaptic layer so that its LIF neurons fire at start.
 
     Weights ~ N(0, std^2) with ``std = gain * threshold / (g_T * sqrt(fan_in * p))``, where
     ``g_T = sum_{k<T} beta^k`` is how much a constant current accumulates over T steps and ``p`` the
-    assumed fraction of active inputs (``INIT_INPUT_RATE`` for spikes, 1 for real values). Bias 0.
+    assumed fraction of active inputs (``INIT_INPUT_RATE`` for spikes, ``input_power``, the mean
+    square of a real-valued input, otherwise). Bias 0.
+    ``fan_in`` is ``in_features`` for a linear layer and ``in_channels/groups * kh * kw`` for a conv.
     """
     gain_t = float(num_steps) if beta >= 1.0 else (1.0 - beta**num_steps) / (1.0 - beta)
-    p = INIT_INPUT_RATE if spike_input else 1.0
-    std = INIT_GAIN * threshold / (gain_t * (layer.in_features * p) ** 0.5)
+    p = INIT_INPUT_RATE if spike_input else input_power
+    fan_in = layer.weight[0].numel()
+    std = INIT_GAIN * threshold / (gain_t * (fan_in * p) ** 0.5)
     nn.init.normal_(layer.weight, 0.0, std)
     nn.init.zeros_(layer.bias)
 
@@ -88,6 +98,62 @@ class SpikingNetwork(nn.Module):
             else:
                 module.__dict__["training"] = mode
         return self
+
+    # -- the dense part shared by every body: (Linear -> LIF) x L -> decoder --------------------
+    fcs: nn.ModuleList
+    lifs: nn.ModuleList
+    decoder: nn.Module
+
+    def _build_head(
+        self,
+        in_width: int,
+        first_spike_input: bool,
+        hidden_sizes: Sequence[int],
+        out_features: int,
+        options: SpikingOptions,
+        extra_synapses: Sequence[nn.Module] = (),
+        first_input_power: float = 1.0,
+    ) -> None:
+        """Create ``fcs``/``lifs`` (one spiking layer per ``hidden_sizes`` entry) and the decoder,
+        tag every synapse for the accounting and initialise the spiking ones (``init_synapse``);
+        ``extra_synapses`` (e.g. convolutions before the dense part) are initialised too, and
+        ``first_input_power`` is the mean square of the first synapse's real-valued input."""
+        widths = [in_width, *hidden_sizes]
+        self.fcs = nn.ModuleList(
+            mark_synapse(nn.Linear(w_in, w_out), spike_input=first_spike_input if i == 0 else True)
+            for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:]))
+        )
+        self.lifs = nn.ModuleList(LIF(w, **options.neuron_kwargs()) for w in hidden_sizes)
+        self.decoder = make_decoder(
+            options.decoder,
+            hidden_sizes[-1],
+            out_features,
+            options.num_steps,
+            readout=options.membrane_readout,
+            neuron_kwargs=options.neuron_kwargs(),
+            **(options.decoder_kwargs or {}),
+        )
+        for module in self.decoder.modules():
+            if isinstance(module, nn.Linear):
+                mark_synapse(module, spike_input=True)
+        spiking_synapses = [*extra_synapses, *self.fcs]
+        if isinstance(self.decoder, PopulationDecoder):
+            spiking_synapses.append(self.decoder.linear)
+        for i, layer in enumerate(spiking_synapses):
+            power = first_input_power if i == 0 else 1.0
+            init_synapse(layer, options.threshold, options.beta, options.num_steps, layer.spike_input, power)
+
+    def _run_dense(self, h: torch.Tensor, constant: bool) -> torch.Tensor:
+        """Spikes ``[T, B, H_last]`` of the dense layers; ``h`` is ``[B, F]`` when ``constant`` (the
+        first layer then runs once), else ``[T, B, F]`` (each layer runs once on all T*B rows)."""
+        for fc, lif in zip(self.fcs, self.lifs):
+            if constant:
+                h = lif(fc(h), self.num_steps)
+                constant = False
+            else:
+                steps, batch = h.shape[:2]
+                h = lif(fc(h.flatten(0, 1)).view(steps, batch, -1))
+        return h
 
 
 class SpikingMLP(SpikingNetwork):
@@ -131,29 +197,7 @@ class SpikingMLP(SpikingNetwork):
         self.encoder = make_encoder(
             options.encoder, in_features, options.num_steps, low=obs_low, high=obs_high, **(options.encoder_kwargs or {})
         )
-        widths = [self.encoder.out_features, *hidden_sizes]
-        self.fcs = nn.ModuleList(
-            mark_synapse(nn.Linear(w_in, w_out), spike_input=self.encoder.emits_spikes if i == 0 else True)
-            for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:]))
-        )
-        self.lifs = nn.ModuleList(LIF(w, **options.neuron_kwargs()) for w in hidden_sizes)
-        self.decoder = make_decoder(
-            options.decoder,
-            hidden_sizes[-1],
-            out_features,
-            options.num_steps,
-            readout=options.membrane_readout,
-            neuron_kwargs=options.neuron_kwargs(),
-            **(options.decoder_kwargs or {}),
-        )
-        for module in self.decoder.modules():
-            if isinstance(module, nn.Linear):
-                mark_synapse(module, spike_input=True)
-        spiking_synapses = list(self.fcs)
-        if isinstance(self.decoder, PopulationDecoder):
-            spiking_synapses.append(self.decoder.linear)
-        for layer in spiking_synapses:
-            init_synapse(layer, options.threshold, options.beta, options.num_steps, layer.spike_input)
+        self._build_head(self.encoder.out_features, self.encoder.emits_spikes, self.hidden_sizes, out_features, options)
         sizes = [in_features, *hidden_sizes, out_features]
         self.ann_macs_per_sample = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
@@ -161,17 +205,7 @@ class SpikingMLP(SpikingNetwork):
         """Spikes ``[T, B, H_last]`` of the last hidden layer."""
         if self.check_inputs:
             check_finite_input(x)
-        encoder = self.encoder
-        h = encoder(x)
-        constant = encoder.constant
-        for fc, lif in zip(self.fcs, self.lifs):
-            if constant:
-                h = lif(fc(h), self.num_steps)
-                constant = False
-            else:
-                steps, batch = h.shape[:2]
-                h = lif(fc(h.flatten(0, 1)).view(steps, batch, -1))
-        return h
+        return self._run_dense(self.encoder(x), self.encoder.constant)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._numpy_path_ok(x):
@@ -213,3 +247,94 @@ class SpikingMLP(SpikingNetwork):
                 steps, batch = h.shape[:2]
                 h = lif.numpy_forward(_linear_numpy(fc, h.reshape(steps * batch, -1)).reshape(steps, batch, -1))
         return self.decoder.numpy_forward(h)
+
+
+#: (out_channels, kernel, stride) of the Nature-DQN convolutions (Mnih et al., 2015).
+NATURE_CNN_CONVS = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
+
+
+#: Mean square of scaled Atari frames assumed by the conv1 init (measured on frame-stacked
+#: pixels / 255 under random play: Pong 0.21, Breakout 0.08, SpaceInvaders 0.015).
+PIXEL_POWER = 0.1
+
+
+class SpikingNatureCNN(SpikingNetwork):
+    """The Nature-DQN network, spiking: ``[B, C, H, W] -> [B, out]``.
+
+    conv 32/8/4 -> LIF -> conv 64/4/2 -> LIF -> conv 64/3/1 -> LIF -> (Linear -> LIF) per
+    ``hidden_sizes`` (``[512]`` is the Nature fc1) -> decoder (readout of DSQN: ``"membrane"``,
+    Chen et al.; ``"rate"``, Liu et al.; or ``"learnable"``/``"population"``).
+
+    Pixels enter directly as a constant input current, so the first convolution runs once per
+    forward, not T times; every later layer runs once on all ``T*B`` rows. Conv LIF neurons have
+    one ``beta``/``threshold`` per channel (shape ``(C, 1, 1)``).
+
+    :param image_shape: ``(C, H, W)``, channel first, already scaled (e.g. pixels / 255).
+    :param out_features: outputs (Q-values: number of actions).
+    :param hidden_sizes: widths of the spiking fully-connected layers after the convolutions.
+    :param options: spiking options; the encoder must be ``"direct"``.
+    :param check_inputs: raise on NaN/inf inputs.
+    """
+
+    def __init__(
+        self,
+        image_shape: Sequence[int],
+        out_features: int,
+        hidden_sizes: Sequence[int] = (512,),
+        options: SpikingOptions | None = None,
+        check_inputs: bool = True,
+    ) -> None:
+        super().__init__()
+        options = options or SpikingOptions()
+        if options.encoder != "direct":
+            raise ValueError(
+                f"The spiking CNN takes pixels as a constant input current: encoder must be 'direct', "
+                f"got {options.encoder!r} (rate/learnable/population encoders are for vector observations)"
+            )
+        if len(image_shape) != 3:
+            raise ValueError(f"image_shape must be (channels, height, width), got {tuple(image_shape)}")
+        channels, height, width = (check_int("image_shape entry", v) for v in image_shape)
+        hidden_sizes = [check_int("hidden size", h) for h in hidden_sizes]
+        if not hidden_sizes:
+            raise ValueError("The spiking CNN needs at least one fully-connected spiking layer (e.g. [512])")
+        self.options = options
+        self.num_steps = options.num_steps
+        self.image_shape = (channels, height, width)
+        self.out_features = check_int("out_features", out_features)
+        self.hidden_sizes = hidden_sizes
+        self.check_inputs = check_inputs
+
+        convs, lifs, ann_macs = [], [], 0
+        in_c, h, w = channels, height, width
+        for i, (out_c, kernel, stride) in enumerate(NATURE_CNN_CONVS):
+            h, w = (h - kernel) // stride + 1, (w - kernel) // stride + 1
+            if h < 1 or w < 1:
+                raise ValueError(
+                    f"Images of shape {self.image_shape} are too small for the Nature CNN (needs at least 36x36 pixels)"
+                )
+            convs.append(mark_synapse(nn.Conv2d(in_c, out_c, kernel, stride), spike_input=i > 0))
+            lifs.append(LIF((out_c, 1, 1), **options.neuron_kwargs()))
+            ann_macs += out_c * h * w * in_c * kernel * kernel
+            in_c = out_c
+        self.convs = nn.ModuleList(convs)
+        self.conv_lifs = nn.ModuleList(lifs)
+        self.n_flatten = in_c * h * w
+        self._build_head(
+            self.n_flatten, True, hidden_sizes, out_features, options, extra_synapses=convs, first_input_power=PIXEL_POWER
+        )
+        sizes = [self.n_flatten, *hidden_sizes, out_features]
+        self.ann_macs_per_sample = ann_macs + sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def hidden_spikes(self, x: torch.Tensor) -> torch.Tensor:
+        """Spikes ``[T, B, hidden_sizes[-1]]`` of the last fully-connected layer."""
+        if self.check_inputs:
+            check_finite_input(x)
+        steps, batch = self.num_steps, x.shape[0]
+        h = self.conv_lifs[0](self.convs[0](x), steps)  # constant current: conv1 once
+        for conv, lif in zip(self.convs[1:], self.conv_lifs[1:]):
+            current = conv(h.flatten(0, 1))
+            h = lif(current.view(steps, batch, *current.shape[1:]))
+        return self._run_dense(h.flatten(2), constant=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.hidden_spikes(x))

@@ -1,0 +1,32 @@
+"""SpikingA2C: SB3's A2C whose policy aliases point at the spiking actor-critic policies."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from gymnasium import spaces
+from stable_baselines3 import A2C
+from stable_baselines3.common.policies import BasePolicy
+
+from sb3_spiking.common.options import SpikingAlgorithmMixin
+from sb3_spiking.common.policies import (
+    SpikingActorCriticCnnPolicy,
+    SpikingActorCriticPolicy,
+    SpikingMultiInputActorCriticPolicy,
+)
+
+
+class SpikingA2C(SpikingAlgorithmMixin, A2C):
+    """SB3's A2C with a spiking actor: the same as ``A2C(SpikingActorCriticPolicy, ...)``, but
+    ``"MlpPolicy"``, ``"CnnPolicy"`` and ``"MultiInputPolicy"`` name the spiking policies (so
+    RL Zoo configs can use the usual policy names).
+
+    Same parameters as :class:`stable_baselines3.A2C`; spiking options go in ``policy_kwargs``.
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        "MlpPolicy": SpikingActorCriticPolicy,
+        "CnnPolicy": SpikingActorCriticCnnPolicy,
+        "MultiInputPolicy": SpikingMultiInputActorCriticPolicy,
+    }
+    spiking_action_spaces = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)

@@ -1,0 +1,276 @@
+"""Spiking actor-critic policies for SB3's PPO and A2C (and sb3-contrib's MaskablePPO).
+
+``PPO(SpikingActorCriticPolicy, env, policy_kwargs=dict(num_steps=5))`` is all it takes: the actor
+is a :class:`~sb3_spiking.snn.SpikingMLP` whose decoder outputs the action distribution's
+parameters directly (logits for Discrete/MultiDiscrete/MultiBinary, the Gaussian mean for Box, with
+SB3's state-independent ``log_std`` parameter), and the value network is SB3's ANN unless
+``spiking_critic=True``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.torch_layers import (
+    BaseFeaturesExtractor,
+    CombinedExtractor,
+    FlattenExtractor,
+    MlpExtractor,
+    NatureCNN,
+)
+from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+from stable_baselines3.common.type_aliases import Schedule
+from torch import nn
+
+from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds
+from sb3_spiking.snn import SpikingMLP, SpikingOptions
+from sb3_spiking.snn.decoders import PopulationDecoder
+
+
+def action_param_dim(action_space: spaces.Space) -> int:
+    """Width of the vector the spiking actor outputs for ``action_space``: the Gaussian mean for Box
+    (``log_std`` is SB3's separate parameter), logits for Discrete, MultiDiscrete and MultiBinary
+    (SB3's and sb3-contrib's maskable distributions alike)."""
+    if isinstance(action_space, spaces.Box):
+        return int(np.prod(action_space.shape))
+    if isinstance(action_space, spaces.Discrete):
+        return int(action_space.n)
+    if isinstance(action_space, spaces.MultiDiscrete):
+        return int(np.sum(action_space.nvec))
+    if isinstance(action_space, spaces.MultiBinary):
+        return int(np.prod(action_space.shape))
+    raise ValueError(
+        f"A spiking actor-critic policy does not support the action space {action_space}; "
+        "supported: Box, Discrete, MultiDiscrete, MultiBinary"
+    )
+
+
+class SpikingMlpExtractor(MlpExtractor):
+    """``MlpExtractor`` whose policy branch is a spiking MLP ending in the distribution parameters.
+
+    ``forward_actor`` returns ``[B, n_params]`` (logits or Gaussian mean): the policy's
+    ``action_net`` is then the identity. The value branch is SB3's ANN MLP (``latent_dim_vf`` =
+    last ``vf`` width), or with ``spiking_critic`` a spiking MLP that outputs the value itself
+    (``latent_dim_vf = 1``, ``value_net`` the identity).
+
+    :param n_action_params: output width of the actor (see :func:`action_param_dim`).
+    :param obs_low: bounds of the features (for rate/population encoders), optional.
+    :param obs_high: see ``obs_low``.
+    Other parameters as SB3's ``MlpExtractor``.
+    """
+
+    def __init__(
+        self,
+        feature_dim: int,
+        net_arch: list[int] | dict[str, list[int]],
+        activation_fn: type[nn.Module],
+        device: th.device | str,
+        spiking_options: SpikingOptions,
+        n_action_params: int,
+        spiking_critic: bool = False,
+        obs_low: np.ndarray | None = None,
+        obs_high: np.ndarray | None = None,
+    ) -> None:
+        if isinstance(net_arch, dict):
+            pi_arch, vf_arch = list(net_arch.get("pi", [])), list(net_arch.get("vf", []))
+        else:
+            pi_arch = vf_arch = list(net_arch)
+        if not pi_arch:
+            raise ValueError(
+                "A spiking actor needs at least one hidden layer: give net_arch a non-empty 'pi' list, "
+                "e.g. net_arch=dict(pi=[64, 64], vf=[64, 64])"
+            )
+        if spiking_critic and not vf_arch:
+            raise ValueError("spiking_critic=True needs at least one hidden layer in net_arch's 'vf' list")
+        # SB3 builds the ANN value branch (and no ANN policy layers: pi=[]).
+        super().__init__(feature_dim, dict(pi=[], vf=[] if spiking_critic else vf_arch), activation_fn, device)
+        self.policy_net = SpikingMLP(feature_dim, n_action_params, pi_arch, spiking_options, obs_low, obs_high)
+        self.latent_dim_pi = n_action_params
+        if spiking_critic:
+            self.value_net = SpikingMLP(feature_dim, 1, vf_arch, spiking_options, obs_low, obs_high)
+            self.latent_dim_vf = 1
+        self.to(device)
+        # SB3's orthogonal init (ortho_init=True) would overwrite the spiking layers' init, which is
+        # chosen so that every layer fires at start; keep a copy to restore after it.
+        self._spiking_init = [{k: v.detach().clone() for k, v in m.state_dict().items()} for m in self.spiking_branches()]
+
+    def spiking_branches(self) -> list[SpikingMLP]:
+        return [m for m in (self.policy_net, self.value_net) if isinstance(m, SpikingMLP)]
+
+    def restore_spiking_init(self, output_gain: float | None) -> None:
+        """Undo SB3's orthogonal init on the spiking branches; with ``output_gain``, give the actor's
+        output layer SB3's small ``action_net`` init (orthogonal, gain 0.01: a near-uniform policy
+        at start), unless the decoder is a population (its output layer is spiking)."""
+        for module, state in zip(self.spiking_branches(), self._spiking_init):
+            module.load_state_dict(state)  # copies in place: the parameters stay the same objects
+        del self._spiking_init
+        decoder = self.policy_net.decoder
+        if output_gain is not None and not isinstance(decoder, PopulationDecoder):
+            nn.init.orthogonal_(decoder.linear.weight, gain=output_gain)
+            nn.init.zeros_(decoder.linear.bias)
+
+
+class SpikingActorCriticMixin(SpikingPolicyMixin):
+    """What turns an SB3 actor-critic policy class into a spiking one (used with SB3's
+    ``ActorCriticPolicy`` and sb3-contrib's ``MaskableActorCriticPolicy``)."""
+
+    def _check_spiking_args(self, kwargs: dict[str, Any], features_extractor_class: type) -> dict[str, Any]:
+        if self.spiking and kwargs.get("use_sde", False):
+            raise ValueError(
+                "use_sde=True is not supported with a spiking actor (gSDE draws its noise from the actor's "
+                "last real-valued hidden layer, which a spiking actor does not have); use use_sde=False, "
+                "or policy_kwargs=dict(spiking=False) for the ANN policy"
+            )
+        if self.spiking and kwargs.get("net_arch") is None and issubclass(features_extractor_class, NatureCNN):
+            kwargs["net_arch"] = dict(pi=[256], vf=[])  # SB3 has no hidden layer after the CNN; a spiking actor needs one
+        return kwargs
+
+    def _build_mlp_extractor(self) -> None:
+        if not self.spiking:
+            super()._build_mlp_extractor()  # type: ignore[misc]
+            return
+        low, high = flat_feature_bounds(self.observation_space, self.pi_features_extractor, self.normalize_images)  # type: ignore[attr-defined]
+        self.mlp_extractor = SpikingMlpExtractor(
+            self.features_dim,  # type: ignore[attr-defined]
+            net_arch=self.net_arch,  # type: ignore[attr-defined]
+            activation_fn=self.activation_fn,  # type: ignore[attr-defined]
+            device=self.device,  # type: ignore[attr-defined]
+            spiking_options=self.spiking_options,
+            n_action_params=action_param_dim(self.action_space),  # type: ignore[attr-defined]
+            spiking_critic=self.spiking_critic,
+            obs_low=low,
+            obs_high=high,
+        )
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        super()._build(lr_schedule)  # type: ignore[misc]
+        if not self.spiking:
+            return
+        # The decoder outputs the distribution parameters: no ANN layer on top of the spikes.
+        self.action_net = nn.Identity()
+        if self.spiking_critic:
+            self.value_net = nn.Identity()
+        self.mlp_extractor.restore_spiking_init(0.01 if self.ortho_init else None)  # type: ignore[attr-defined]
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[attr-defined]
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()  # type: ignore[misc]
+        data.update(self._spiking_constructor_parameters())
+        return data
+
+
+class SpikingActorCriticPolicy(SpikingActorCriticMixin, ActorCriticPolicy):
+    """SB3's ``ActorCriticPolicy`` with a spiking actor: a drop-in for ``PPO(...)`` and ``A2C(...)``.
+
+    >>> model = PPO(SpikingActorCriticPolicy, "CartPole-v1", policy_kwargs=dict(num_steps=5))
+
+    Takes SB3's ``ActorCriticPolicy`` parameters plus the spiking options of the README table;
+    ``spiking_critic=True`` makes the value network spiking too, ``spiking=False`` gives SB3's ANN
+    policy. Default ``net_arch``: ``dict(pi=[64, 64], vf=[64, 64])`` as SB3. ``use_sde`` is refused
+    with a spiking actor.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        net_arch: list[int] | dict[str, list[int]] | None = None,
+        activation_fn: type[nn.Module] = nn.Tanh,
+        ortho_init: bool = True,
+        use_sde: bool = False,
+        log_std_init: float = 0.0,
+        full_std: bool = True,
+        use_expln: bool = False,
+        squash_output: bool = False,
+        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
+        features_extractor_kwargs: dict[str, Any] | None = None,
+        share_features_extractor: bool = True,
+        normalize_images: bool = True,
+        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        **spiking_kwargs: Any,
+    ) -> None:
+        self._init_spiking(spiking_kwargs)
+        kwargs = self._check_spiking_args(dict(net_arch=net_arch, use_sde=use_sde), features_extractor_class)
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            kwargs["net_arch"],
+            activation_fn,
+            ortho_init,
+            use_sde,
+            log_std_init,
+            full_std,
+            use_expln,
+            squash_output,
+            features_extractor_class,
+            features_extractor_kwargs,
+            share_features_extractor,
+            normalize_images,
+            optimizer_class,
+            optimizer_kwargs,
+        )
+
+
+class SpikingActorCriticCnnPolicy(SpikingActorCriticPolicy):
+    """:class:`SpikingActorCriticPolicy` for images: SB3's (ANN) NatureCNN features, shared with
+    the critic as in SB3, feed the spiking actor (default ``net_arch=dict(pi=[256], vf=[])``).
+    For a network that is spiking from the pixels on, see ``DSQN``'s ``CnnPolicy``."""
+
+    def __init__(self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN, **kwargs: Any):
+        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+
+
+class SpikingMultiInputActorCriticPolicy(SpikingActorCriticPolicy):
+    """:class:`SpikingActorCriticPolicy` for Dict observations (SB3's ``CombinedExtractor``)."""
+
+    def __init__(
+        self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs: Any
+    ):
+        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+
+
+class SpikingMaskableActorCriticPolicy(SpikingActorCriticMixin, MaskableActorCriticPolicy):
+    """sb3-contrib's ``MaskableActorCriticPolicy`` with a spiking actor, for ``MaskablePPO``
+    (which requires its own policy base class): ``MaskablePPO(SpikingMaskableActorCriticPolicy, env)``.
+    Masks apply to the logits the spiking decoder outputs. Options as :class:`SpikingActorCriticPolicy`.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        net_arch: list[int] | dict[str, list[int]] | None = None,
+        activation_fn: type[nn.Module] = nn.Tanh,
+        ortho_init: bool = True,
+        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
+        features_extractor_kwargs: dict[str, Any] | None = None,
+        share_features_extractor: bool = True,
+        normalize_images: bool = True,
+        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        **spiking_kwargs: Any,
+    ) -> None:
+        self._init_spiking(spiking_kwargs)
+        kwargs = self._check_spiking_args(dict(net_arch=net_arch), features_extractor_class)
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            kwargs["net_arch"],
+            activation_fn,
+            ortho_init,
+            features_extractor_class,
+            features_extractor_kwargs,
+            share_features_extractor,
+            normalize_images,
+            optimizer_class,
+            optimizer_kwargs,
+        )

@@ -1,0 +1,149 @@
+"""DSQN policies: a spiking Q-network (MLP or Nature CNN) inside SB3's DQN policy."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor, FlattenExtractor, NatureCNN
+from stable_baselines3.common.type_aliases import Schedule
+from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
+from torch import nn
+
+from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds
+from sb3_spiking.common.torch_layers import ImageInput
+from sb3_spiking.snn import SpikingMLP, SpikingNatureCNN, SpikingOptions
+
+
+class SpikingQNetwork(QNetwork):
+    """Q-network whose body is spiking; ``forward`` returns Q-values ``[B, n_actions]``.
+
+    - Vector (or Dict, via SB3's ``CombinedExtractor``) observations: a
+      :class:`~sb3_spiking.snn.SpikingMLP` over the features, hidden widths ``net_arch``.
+    - Images (``ImageInput`` extractor): a :class:`~sb3_spiking.snn.SpikingNatureCNN` on the
+      pixels, with fc layers ``[features_dim, *net_arch]`` (Nature DQN: ``[512]``).
+
+    The Q-values are the decoder's output: by default the membrane potential of non-spiking
+    output neurons, max over time (Chen et al.); ``decoder="rate"`` is Liu et al.'s readout.
+    Other parameters as SB3's ``QNetwork``.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Discrete,
+        features_extractor: BaseFeaturesExtractor,
+        features_dim: int,
+        net_arch: list[int] | None = None,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        normalize_images: bool = True,
+        spiking_options: SpikingOptions | None = None,
+    ) -> None:
+        # Skip QNetwork.__init__: it builds the ANN q_net this class replaces.
+        BasePolicy.__init__(
+            self, observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
+        )
+        self.net_arch = [64, 64] if net_arch is None else list(net_arch)
+        self.activation_fn = activation_fn
+        self.features_dim = features_dim
+        self.spiking_options = spiking_options or SpikingOptions()
+        n_actions = int(action_space.n)
+        if isinstance(features_extractor, ImageInput):
+            self.q_net = SpikingNatureCNN(
+                features_extractor.image_shape, n_actions, [features_dim, *self.net_arch], self.spiking_options
+            )
+        else:
+            low, high = flat_feature_bounds(observation_space, features_extractor, normalize_images)
+            self.q_net = SpikingMLP(features_dim, n_actions, self.net_arch, self.spiking_options, low, high)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data["spiking_options"] = self.spiking_options
+        return data
+
+
+class SpikingDQNPolicy(SpikingPolicyMixin, DQNPolicy):
+    """DQN policy whose Q-network (and target network) is spiking.
+
+    Takes SB3's ``DQNPolicy`` parameters plus the spiking options of the README table.
+    ``spiking=False`` gives SB3's ANN policy (with the Nature CNN for ``CnnPolicy``), for
+    side-by-side runs. ``spiking_critic`` does not apply: the Q-network is the spiking network.
+    """
+
+    #: features extractor that replaces ``ImageInput`` for the ANN twin (``spiking=False``)
+    ann_image_extractor: ClassVar[type[BaseFeaturesExtractor]] = NatureCNN
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Discrete,
+        lr_schedule: Schedule,
+        net_arch: list[int] | None = None,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
+        features_extractor_kwargs: dict[str, Any] | None = None,
+        normalize_images: bool = True,
+        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        **spiking_kwargs: Any,
+    ) -> None:
+        self._init_spiking(spiking_kwargs)
+        if self.spiking_critic:
+            raise ValueError(
+                "spiking_critic does not apply to DSQN: its Q-network is the spiking network (drop the option)"
+            )
+        if issubclass(features_extractor_class, ImageInput):
+            if net_arch is None:
+                net_arch = []  # as SB3's CnnPolicy: Q-values straight after fc1 (features_dim)
+            if not self.spiking:
+                features_extractor_class = self.ann_image_extractor
+                features_extractor_kwargs = {
+                    k: v for k, v in (features_extractor_kwargs or {}).items() if k in ("features_dim", "normalized_image")
+                }
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            net_arch,
+            activation_fn,
+            features_extractor_class,
+            features_extractor_kwargs,
+            normalize_images,
+            optimizer_class,
+            optimizer_kwargs,
+        )
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(self._spiking_constructor_parameters())
+        return data
+
+    def make_q_net(self) -> QNetwork:
+        if not self.spiking:
+            return super().make_q_net()
+        net_args = self._update_features_extractor(self.net_args, features_extractor=None)
+        return SpikingQNetwork(**net_args, spiking_options=self.spiking_options).to(self.device)
+
+
+MlpPolicy = SpikingDQNPolicy
+
+
+class CnnPolicy(SpikingDQNPolicy):
+    """:class:`SpikingDQNPolicy` with the spiking Nature CNN on the pixels (direct input: the first
+    convolution runs once per forward). ``features_extractor_kwargs=dict(features_dim=512)`` sets
+    the fc1 width; ``net_arch`` adds spiking fc layers after it (default none)."""
+
+    def __init__(self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = ImageInput, **kwargs: Any):
+        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+
+
+class MultiInputPolicy(SpikingDQNPolicy):
+    """:class:`SpikingDQNPolicy` for Dict observations: SB3's ``CombinedExtractor`` (an ANN CNN for
+    image keys, flatten for the others) feeding a spiking MLP."""
+
+    def __init__(
+        self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs: Any
+    ):
+        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
