@@ -16,6 +16,7 @@ _EXPORTS = {
     "SpikingDDPG": "sb3_spiking.ddpg",
     "DSQN": "sb3_spiking.dsqn",
     "SpikingPPO": "sb3_spiking.ppo",
+    "SpikingSAC": "sb3_spiking.sac",
     "SpikingA2C": "sb3_spiking.a2c",
     "SpikingActorCriticPolicy": "sb3_spiking.common.policies",
     "SpikingActorCriticCnnPolicy": "sb3_spiking.common.policies",
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     )
     from sb3_spiking.dsqn import DSQN
     from sb3_spiking.ppo import SpikingPPO
+    from sb3_spiking.sac import SpikingSAC
     from sb3_spiking.snn.options import SpikingOptions
     from sb3_spiking.td3 import SpikingTD3
 

@@ -65,11 +65,28 @@ def regular_spikes_numpy(rate: np.ndarray, num_steps: int, threshold: float = RE
     return spikes
 
 
+#: Products with at most this many multiply-adds run in NumPy, larger ones in torch (see below).
+NUMPY_MATMUL_MAX_MACS = 8192
+
+
 def _linear_numpy(layer: nn.Linear, x: np.ndarray) -> np.ndarray:
-    out = x @ numpy_view(layer, "weight").T
-    if layer.bias is not None:
-        out += numpy_view(layer, "bias")
-    return out
+    """``layer(x)`` for the NumPy path.
+
+    Large products go through torch, not ``x @ W.T`` in NumPy: NumPy's OpenBLAS runs them on its
+    own worker threads (for gemv once ``m * n >= 2304 * 4``), which busy-wait after each call.
+    Measured on the 2-core CI machine: two SpikingTD3 runs side by side took 2.5x longer, an
+    OpenBLAS thread per process spinning at 60-100% CPU against the torch thread of the other run.
+    torch honours ``torch.set_num_threads`` like the rest of the model. Tiny products (the first
+    layer of a direct encoder, a decoder with few outputs) stay single-threaded in OpenBLAS and
+    cost ~7 us in NumPy against ~25 us through torch at batch 1.
+    """
+    weight = numpy_view(layer, "weight")
+    if x.size * weight.shape[0] <= NUMPY_MATMUL_MAX_MACS:
+        out = x @ weight.T
+        if layer.bias is not None:
+            out += numpy_view(layer, "bias")
+        return out
+    return torch.nn.functional.linear(torch.from_numpy(x), layer.weight, layer.bias).numpy()
 
 
 class Encoder(nn.Module):

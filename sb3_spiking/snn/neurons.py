@@ -408,7 +408,12 @@ class LeakyReadout(nn.Module):
         kernel = cache[1] if cache is not None and cache[0] is torch_kernel else torch_kernel.detach().numpy()
         if kernel.ndim == 2:
             steps, batch, n = current.shape
-            mem = (kernel @ current.reshape(steps, batch * n)).reshape(-1, batch, n)
+            flat = current.reshape(steps, batch * n)
+            if flat.size * steps <= 8192:  # tiny: NumPy's OpenBLAS stays on one thread
+                mem = (kernel @ flat).reshape(-1, batch, n)
+            else:  # large: torch, not OpenBLAS's busy-waiting threads (see encoders._linear_numpy)
+                flat = torch.from_numpy(np.ascontiguousarray(flat))
+                mem = torch.mm(torch.from_numpy(kernel), flat).numpy().reshape(-1, batch, n)
         else:
             mem = np.einsum("ntk,kbn->tbn", kernel, current)
         return mem.max(0) if self.readout == "max" else mem[0]

@@ -1,0 +1,175 @@
+"""SAC policies with a spiking actor (and, on request, spiking critics)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.distributions import SquashedDiagGaussianDistribution
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.preprocessing import get_action_dim
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor, FlattenExtractor, NatureCNN
+from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from stable_baselines3.sac.policies import LOG_STD_MAX, LOG_STD_MIN, Actor, SACPolicy
+from torch import nn
+
+from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds
+from sb3_spiking.snn import SpikingMLP, SpikingOptions
+from sb3_spiking.td3.policies import SpikingContinuousCritic
+
+SDE_UNSUPPORTED = (
+    "use_sde=True is not supported with a spiking actor (gSDE draws its noise from the actor's last "
+    "real-valued hidden layer, which a spiking actor does not have); use use_sde=False, or "
+    "policy_kwargs=dict(spiking=False) for the ANN policy"
+)
+
+
+class SpikingSACActor(Actor):
+    """Stochastic spiking actor: one :class:`~sb3_spiking.snn.SpikingMLP` whose decoder outputs
+    ``2 * action_dim`` values, the Gaussian mean and log-std (clamped to SB3's range), squashed by
+    tanh as in SB3's SAC. Other parameters as SB3's SAC ``Actor`` (``use_sde`` is refused)."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        net_arch: list[int],
+        features_extractor: nn.Module,
+        features_dim: int,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        use_sde: bool = False,
+        log_std_init: float = -3,
+        full_std: bool = True,
+        use_expln: bool = False,
+        clip_mean: float = 2.0,
+        normalize_images: bool = True,
+        spiking_options: SpikingOptions | None = None,
+    ) -> None:
+        if use_sde:
+            raise ValueError(SDE_UNSUPPORTED)
+        # Skip Actor.__init__: it builds the ANN latent_pi/mu/log_std this class replaces.
+        BasePolicy.__init__(
+            self,
+            observation_space,
+            action_space,
+            features_extractor=features_extractor,
+            normalize_images=normalize_images,
+            squash_output=True,
+        )
+        self.use_sde = False
+        self.sde_features_extractor = None
+        self.net_arch = net_arch
+        self.features_dim = features_dim
+        self.activation_fn = activation_fn
+        self.log_std_init = log_std_init
+        self.use_expln = use_expln
+        self.full_std = full_std
+        self.clip_mean = clip_mean
+        self.spiking_options = spiking_options or SpikingOptions()
+        action_dim = get_action_dim(action_space)
+        self.action_dist = SquashedDiagGaussianDistribution(action_dim)
+        low, high = flat_feature_bounds(observation_space, features_extractor, normalize_images)
+        self.body = SpikingMLP(features_dim, 2 * action_dim, net_arch, self.spiking_options, low, high)
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data["spiking_options"] = self.spiking_options
+        return data
+
+    def get_std(self) -> th.Tensor:
+        raise ValueError(SDE_UNSUPPORTED)
+
+    def reset_noise(self, batch_size: int = 1) -> None:
+        raise ValueError(SDE_UNSUPPORTED)
+
+    def get_action_dist_params(self, obs: PyTorchObs) -> tuple[th.Tensor, th.Tensor, dict[str, th.Tensor]]:
+        features = self.extract_features(obs, self.features_extractor)
+        mean_actions, log_std = self.body(features).chunk(2, dim=-1)
+        return mean_actions, th.clamp(log_std, LOG_STD_MIN, LOG_STD_MAX), {}
+
+
+class SpikingSACPolicy(SpikingPolicyMixin, SACPolicy):
+    """SAC policy with a spiking actor and ANN twin critics (spiking with ``spiking_critic=True``).
+
+    Takes SB3's ``SACPolicy`` parameters plus the spiking options of the README table;
+    ``spiking=False`` gives SB3's ANN policy. ``use_sde=True`` is refused with a spiking actor.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        net_arch: list[int] | dict[str, list[int]] | None = None,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        use_sde: bool = False,
+        log_std_init: float = -3,
+        use_expln: bool = False,
+        clip_mean: float = 2.0,
+        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
+        features_extractor_kwargs: dict[str, Any] | None = None,
+        normalize_images: bool = True,
+        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        n_critics: int = 2,
+        share_features_extractor: bool = False,
+        **spiking_kwargs: Any,
+    ) -> None:
+        self._init_spiking(spiking_kwargs)
+        if self.spiking and use_sde:
+            raise ValueError(SDE_UNSUPPORTED)
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            net_arch,
+            activation_fn,
+            use_sde,
+            log_std_init,
+            use_expln,
+            clip_mean,
+            features_extractor_class,
+            features_extractor_kwargs,
+            normalize_images,
+            optimizer_class,
+            optimizer_kwargs,
+            n_critics,
+            share_features_extractor,
+        )
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(self._spiking_constructor_parameters())
+        return data
+
+    def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> Actor:
+        if not self.spiking:
+            return super().make_actor(features_extractor)
+        actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)
+        return SpikingSACActor(**actor_kwargs, spiking_options=self.spiking_options).to(self.device)
+
+    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None):
+        if not (self.spiking and self.spiking_critic):
+            return super().make_critic(features_extractor)
+        critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
+        return SpikingContinuousCritic(**critic_kwargs, spiking_options=self.spiking_options).to(self.device)
+
+
+MlpPolicy = SpikingSACPolicy
+
+
+class CnnPolicy(SpikingSACPolicy):
+    """:class:`SpikingSACPolicy` on top of SB3's (ANN) NatureCNN features extractor."""
+
+    def __init__(self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN, **kwargs: Any):
+        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+
+
+class MultiInputPolicy(SpikingSACPolicy):
+    """:class:`SpikingSACPolicy` for Dict observations (SB3's CombinedExtractor)."""
+
+    def __init__(
+        self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs: Any
+    ):
+        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
