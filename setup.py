@@ -23,6 +23,7 @@ setup(
         "snntorch>=0.9",
         "gymnasium>=1.0",
         "numpy",
+        "pyyaml",  # hyperparams/*.yml (examples, benchmarks, RL Zoo plugin)
         # No exact pin: users bring the torch build that fits their hardware (CPU/CUDA/ROCm).
         "torch>=2.3",
     ],
@@ -36,6 +37,8 @@ setup(
             "pytest-xdist",
             "gymnasium[classic-control]>=1.0",
             "tensorboard",
+            "ale-py>=0.9",  # the DSQN Atari smoke test (ROMs ship inside ale-py)
+            "opencv-python-headless",  # SB3's Atari wrappers
         ],
     },
     license="MIT",

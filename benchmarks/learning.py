@@ -64,19 +64,50 @@ ZOO: dict[tuple[str, str], dict[str, Any]] = {
         exploration_final_eps=0.04,
         policy_kwargs=dict(net_arch=[256, 256]),
     ),
+    ("ppo", "CartPole-v1"): dict(
+        n_envs=8,
+        n_timesteps=100_000,
+        n_steps=32,
+        batch_size=256,
+        gae_lambda=0.8,
+        gamma=0.98,
+        n_epochs=20,
+        ent_coef=0.0,
+        learning_rate="lin_0.001",
+        clip_range="lin_0.2",
+    ),
+    ("sac", "Pendulum-v1"): dict(n_timesteps=20_000, learning_rate=1e-3),
 }
 
-BASE = {"spiking_td3": "td3", "spiking_ddpg": "ddpg", "td3": "td3", "ddpg": "ddpg", "dqn": "dqn", "dsqn": "dqn"}
-SPIKING = {"spiking_td3", "spiking_ddpg", "dsqn"}
+BASE = {"dsqn": "dqn", "spiking_td3": "td3", "spiking_ddpg": "ddpg", "spiking_ppo": "ppo", "spiking_sac": "sac"}
+SPIKING = set(BASE)
 
 
 def algo_class(name: str):
-    from stable_baselines3 import DDPG, DQN, TD3
+    from stable_baselines3 import DDPG, DQN, PPO, SAC, TD3
 
-    from sb3_spiking import DSQN, SpikingDDPG, SpikingTD3
+    from sb3_spiking import DSQN, SpikingDDPG, SpikingPPO, SpikingSAC, SpikingTD3
 
-    classes = {"td3": TD3, "ddpg": DDPG, "dqn": DQN, "spiking_td3": SpikingTD3, "spiking_ddpg": SpikingDDPG, "dsqn": DSQN}
+    classes = {
+        "td3": TD3,
+        "ddpg": DDPG,
+        "dqn": DQN,
+        "ppo": PPO,
+        "sac": SAC,
+        "spiking_td3": SpikingTD3,
+        "spiking_ddpg": SpikingDDPG,
+        "dsqn": DSQN,
+        "spiking_ppo": SpikingPPO,  # = PPO(SpikingActorCriticPolicy, ...)
+        "spiking_sac": SpikingSAC,
+    }
     return classes[name]
+
+
+def linear_schedule(initial: float):
+    def schedule(progress_remaining: float) -> float:
+        return progress_remaining * initial
+
+    return schedule
 
 
 def load_hyperparams(path: str, env_id: str) -> dict[str, Any]:
@@ -85,7 +116,7 @@ def load_hyperparams(path: str, env_id: str) -> dict[str, Any]:
 
     with open(path) as f:
         entry = dict(yaml.safe_load(f)[env_id])
-    for key in ("policy", "n_envs", "normalize", "env_wrapper", "callback", "frame_stack"):
+    for key in ("policy", "normalize", "env_wrapper", "callback", "frame_stack"):
         entry.pop(key, None)
     if isinstance(entry.get("policy_kwargs"), str):
         entry["policy_kwargs"] = eval(entry["policy_kwargs"], {"dict": dict})  # zoo syntax: "dict(...)"
@@ -97,17 +128,22 @@ def load_hyperparams(path: str, env_id: str) -> dict[str, Any]:
 def run(job: dict[str, Any]) -> dict[str, Any]:
     import gymnasium as gym
     import torch
+    from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.evaluation import evaluate_policy
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.noise import NormalActionNoise
 
     torch.set_num_threads(1)
     algo, env_id, seed = job["algo"], job["env"], job["seed"]
-    hp = load_hyperparams(job["hyperparams"], env_id) if job.get("hyperparams") else dict(ZOO[(BASE[algo], env_id)])
+    hp = load_hyperparams(job["hyperparams"], env_id) if job.get("hyperparams") else dict(ZOO[(BASE.get(algo, algo), env_id)])
     hp.setdefault("policy_kwargs", {})
+    for key in ("learning_rate", "clip_range"):
+        if isinstance(hp.get(key), str) and hp[key].startswith("lin_"):  # RL Zoo's "lin_<value>"
+            hp[key] = linear_schedule(float(hp[key][4:]))
     n_timesteps = job.get("n_timesteps") or hp.pop("n_timesteps")
     hp.pop("n_timesteps", None)
-    env = gym.make(env_id)
+    n_envs = hp.pop("n_envs", 1)
+    env = make_vec_env(env_id, n_envs=n_envs, seed=seed) if n_envs > 1 else gym.make(env_id)
     noise_type, noise_std = hp.pop("noise_type", None), hp.pop("noise_std", 0.0)
     if noise_type == "normal":
         n_actions = env.action_space.shape[0]

@@ -223,3 +223,34 @@ def test_spiking_cnn_gradients_reach_neuron_parameters():
     for name, param in net.named_parameters():
         assert param.grad is not None and th.isfinite(param.grad).all(), name
     assert any(isinstance(m, LIF) and m.beta.grad.abs().sum() > 0 for m in net.modules())
+
+
+def test_atari_smoke_pong_with_sb3_wrappers():
+    """DSQN's CnnPolicy on PongNoFrameskip-v4 with make_atari_env + VecFrameStack learns a few
+    thousand steps without error (the spiking Nature CNN on real 84x84x4 frames)."""
+    ale_py = pytest.importorskip("ale_py")
+    gym.register_envs(ale_py)
+    from stable_baselines3.common.env_util import make_atari_env
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    env = VecFrameStack(make_atari_env("PongNoFrameskip-v4", n_envs=1, seed=0), n_stack=4)
+    model = DSQN(
+        "CnnPolicy",
+        env,
+        policy_kwargs=dict(num_steps=4),
+        buffer_size=2000,
+        learning_starts=1000,
+        batch_size=16,
+        train_freq=8,
+        target_update_interval=500,
+        optimize_memory_usage=True,
+        replay_buffer_kwargs=dict(handle_timeout_termination=False),
+        seed=0,
+        device="cpu",
+    )
+    model.learn(1500)
+    assert model._n_updates >= 60
+    obs = env.reset()
+    q = _q_values(model, obs)
+    assert q.shape == (1, 6) and np.isfinite(q).all()
+    env.close()

@@ -44,3 +44,73 @@ def test_spiking_td3_learns_pendulum_short():
 def test_spiking_td3_pendulum_zoo_settings():
     mean = _train_pendulum(timesteps=20_000, learning_starts=10_000, net_arch=[400, 300])
     assert mean > -250
+
+
+def _evaluate(model, env_id: str, seed: int, episodes: int = 5) -> float:
+    eval_env = Monitor(gym.make(env_id))
+    eval_env.reset(seed=1000 + seed)
+    mean, _ = evaluate_policy(model, eval_env, n_eval_episodes=episodes)
+    return mean
+
+
+def test_dsqn_learns_cartpole_short():
+    from sb3_spiking import DSQN
+
+    # RL Zoo's DQN CartPole settings on a 20k-step budget (random policy: about 22)
+    model = DSQN(
+        "MlpPolicy",
+        "CartPole-v1",
+        learning_rate=2.3e-3,
+        batch_size=64,
+        buffer_size=100_000,
+        learning_starts=1000,
+        gamma=0.99,
+        target_update_interval=10,
+        train_freq=256,
+        gradient_steps=128,
+        exploration_fraction=0.16,
+        exploration_final_eps=0.04,
+        policy_kwargs=dict(net_arch=[64, 64]),
+        seed=0,
+        device="cpu",
+    )
+    model.learn(20_000)
+    mean = _evaluate(model, "CartPole-v1", 0)
+    # measured: 70.6 (seed 0); a random policy scores about 22
+    assert mean > 50, f"DSQN did not learn CartPole-v1: mean eval return {mean:.0f}"
+
+
+def test_ppo_spiking_policy_learns_cartpole_short():
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from sb3_spiking import SpikingActorCriticPolicy
+
+    model = PPO(
+        SpikingActorCriticPolicy,
+        make_vec_env("CartPole-v1", n_envs=8, seed=0),
+        n_steps=32,
+        batch_size=256,
+        gae_lambda=0.8,
+        gamma=0.98,
+        n_epochs=20,
+        ent_coef=0.0,
+        learning_rate=1e-3,
+        clip_range=0.2,
+        seed=0,
+        device="cpu",
+    )
+    model.learn(30_000)
+    mean = _evaluate(model, "CartPole-v1", 0)  # measured: passes (> 150) in 84 s with other jobs running
+    assert mean > 150, f"PPO with SpikingActorCriticPolicy did not learn CartPole-v1: mean eval return {mean:.0f}"
+
+
+def test_spiking_sac_learns_pendulum_short():
+    from sb3_spiking import SpikingSAC
+
+    model = SpikingSAC(
+        "MlpPolicy", "Pendulum-v1", learning_rate=1e-3, batch_size=128, policy_kwargs=dict(net_arch=[64, 64]), seed=0, device="cpu"
+    )
+    model.learn(6000)
+    mean = _evaluate(model, "Pendulum-v1", 0)
+    assert mean > -600, f"SpikingSAC did not learn Pendulum-v1: mean eval return {mean:.0f}"
