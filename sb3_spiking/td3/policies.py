@@ -104,7 +104,7 @@ class SpikingContinuousCritic(ContinuousCritic):
 
 
 class SpikingTD3Policy(SpikingPolicyMixin, TD3Policy):
-    """TD3/DDPG policy with a spiking actor (PopSAN by default) and ANN critics.
+    """TD3/DDPG policy with a spiking actor (direct encoder, membrane decoder by default) and ANN critics.
 
     Takes SB3's ``TD3Policy`` parameters plus the spiking options of the README table
     (``num_steps``, ``encoder``, ``decoder``, ``membrane_readout``, ``beta``, ``threshold``,
