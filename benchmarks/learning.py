@@ -38,18 +38,6 @@ ZOO: dict[tuple[str, str], dict[str, Any]] = {
         learning_rate=1e-3,
         policy_kwargs=dict(net_arch=[400, 300]),
     ),
-    ("ddpg", "Pendulum-v1"): dict(
-        n_timesteps=20_000,
-        gamma=0.98,
-        buffer_size=200_000,
-        learning_starts=10_000,
-        noise_type="normal",
-        noise_std=0.1,
-        gradient_steps=1,
-        train_freq=1,
-        learning_rate=1e-3,
-        policy_kwargs=dict(net_arch=[400, 300]),
-    ),
     ("dqn", "CartPole-v1"): dict(
         n_timesteps=50_000,
         learning_rate=2.3e-3,
@@ -78,6 +66,7 @@ ZOO: dict[tuple[str, str], dict[str, Any]] = {
     ),
     ("sac", "Pendulum-v1"): dict(n_timesteps=20_000, learning_rate=1e-3),
 }
+ZOO["ddpg", "Pendulum-v1"] = ZOO["td3", "Pendulum-v1"]  # the zoo's DDPG entry is identical
 
 BASE = {"dsqn": "dqn", "spiking_td3": "td3", "spiking_ddpg": "ddpg", "spiking_ppo": "ppo", "spiking_sac": "sac"}
 SPIKING = set(BASE)

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import torch as th
 from stable_baselines3 import SAC
-from stable_baselines3.common.envs import SimpleMultiObsEnv
 
 from sb3_spiking import SpikingSAC, energy_report
 from sb3_spiking.sac.policies import SpikingSACActor

@@ -25,9 +25,9 @@ class SpikingPolicyMixin:
     """Parses and stores the spiking options of a policy; used by every spiking policy class.
 
     Subclasses call :meth:`_init_spiking` *before* the SB3 constructor (which builds the
-    networks), and merge :meth:`_spiking_constructor_parameters` into
-    ``_get_constructor_parameters`` so that ``save``/``load`` restore every option.
-    ``spiking_defaults`` holds the algorithm's own defaults (e.g. DSQN's membrane decoder).
+    networks); put the mixin first in the bases so that its ``_get_constructor_parameters`` adds
+    every spiking option to SB3's (``save``/``load`` then restore them all).
+    ``spiking_defaults`` holds an algorithm's own defaults, if it needs any.
     """
 
     spiking_defaults: ClassVar[dict[str, Any]] = {}
@@ -49,6 +49,22 @@ class SpikingPolicyMixin:
 
     def _spiking_constructor_parameters(self) -> dict[str, Any]:
         return {**self.spiking_options.to_dict(), "spiking": self.spiking, "spiking_critic": self.spiking_critic}
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()  # type: ignore[misc]
+        data.update(self._spiking_constructor_parameters())
+        return data
+
+
+def with_features_extractor(base: type, extractor: type, name: str, doc: str) -> type:
+    """A subclass of the policy ``base`` whose default ``features_extractor_class`` is ``extractor``
+    (SB3's ``CnnPolicy``/``MultiInputPolicy`` pattern), named ``name``, with docstring ``doc``."""
+
+    def __init__(self, *args: Any, features_extractor_class: type = extractor, **kwargs: Any) -> None:
+        base.__init__(self, *args, features_extractor_class=features_extractor_class, **kwargs)
+
+    attrs = {"__init__": __init__, "__doc__": doc, "__module__": base.__module__, "__qualname__": name}
+    return type(name, (base,), attrs)
 
 
 def flat_feature_bounds(

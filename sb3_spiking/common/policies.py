@@ -26,7 +26,7 @@ from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
-from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds
+from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, with_features_extractor
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 from sb3_spiking.snn.decoders import PopulationDecoder
 
@@ -157,11 +157,6 @@ class SpikingActorCriticMixin(SpikingPolicyMixin):
         self.mlp_extractor.restore_spiking_init(0.01 if self.ortho_init else None)  # type: ignore[attr-defined]
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[attr-defined]
 
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()  # type: ignore[misc]
-        data.update(self._spiking_constructor_parameters())
-        return data
-
 
 class SpikingActorCriticPolicy(SpikingActorCriticMixin, ActorCriticPolicy):
     """SB3's ``ActorCriticPolicy`` with a spiking actor: a drop-in for ``PPO(...)`` and ``A2C(...)``.
@@ -218,22 +213,22 @@ class SpikingActorCriticPolicy(SpikingActorCriticMixin, ActorCriticPolicy):
         )
 
 
-class SpikingActorCriticCnnPolicy(SpikingActorCriticPolicy):
+SpikingActorCriticCnnPolicy = with_features_extractor(
+    SpikingActorCriticPolicy,
+    NatureCNN,
+    "SpikingActorCriticCnnPolicy",
     """:class:`SpikingActorCriticPolicy` for images: SB3's (ANN) NatureCNN features, shared with
     the critic as in SB3, feed the spiking actor (default ``net_arch=dict(pi=[256], vf=[])``).
-    For a network that is spiking from the pixels on, see ``DSQN``'s ``CnnPolicy``."""
-
-    def __init__(self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN, **kwargs: Any):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+    For a network that is spiking from the pixels on, see ``DSQN``'s ``CnnPolicy``.""",
+)
 
 
-class SpikingMultiInputActorCriticPolicy(SpikingActorCriticPolicy):
-    """:class:`SpikingActorCriticPolicy` for Dict observations (SB3's ``CombinedExtractor``)."""
-
-    def __init__(
-        self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs: Any
-    ):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+SpikingMultiInputActorCriticPolicy = with_features_extractor(
+    SpikingActorCriticPolicy,
+    CombinedExtractor,
+    "SpikingMultiInputActorCriticPolicy",
+    """:class:`SpikingActorCriticPolicy` for Dict observations (SB3's ``CombinedExtractor``).""",
+)
 
 
 class SpikingMaskableActorCriticPolicy(SpikingActorCriticMixin, MaskableActorCriticPolicy):

@@ -12,7 +12,7 @@ from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
 
-from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds
+from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, with_features_extractor
 from sb3_spiking.common.torch_layers import ImageInput
 from sb3_spiking.snn import SpikingMLP, SpikingNatureCNN, SpikingOptions
 
@@ -115,11 +115,6 @@ class SpikingDQNPolicy(SpikingPolicyMixin, DQNPolicy):
             optimizer_kwargs,
         )
 
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data.update(self._spiking_constructor_parameters())
-        return data
-
     def make_q_net(self) -> QNetwork:
         if not self.spiking:
             return super().make_q_net()
@@ -130,20 +125,20 @@ class SpikingDQNPolicy(SpikingPolicyMixin, DQNPolicy):
 MlpPolicy = SpikingDQNPolicy
 
 
-class CnnPolicy(SpikingDQNPolicy):
+CnnPolicy = with_features_extractor(
+    SpikingDQNPolicy,
+    ImageInput,
+    "CnnPolicy",
     """:class:`SpikingDQNPolicy` with the spiking Nature CNN on the pixels (direct input: the first
     convolution runs once per forward). ``features_extractor_kwargs=dict(features_dim=512)`` sets
-    the fc1 width; ``net_arch`` adds spiking fc layers after it (default none)."""
-
-    def __init__(self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = ImageInput, **kwargs: Any):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+    the fc1 width; ``net_arch`` adds spiking fc layers after it (default none).""",
+)
 
 
-class MultiInputPolicy(SpikingDQNPolicy):
+MultiInputPolicy = with_features_extractor(
+    SpikingDQNPolicy,
+    CombinedExtractor,
+    "MultiInputPolicy",
     """:class:`SpikingDQNPolicy` for Dict observations: SB3's ``CombinedExtractor`` (an ANN CNN for
-    image keys, flatten for the others) feeding a spiking MLP."""
-
-    def __init__(
-        self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs: Any
-    ):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+    image keys, flatten for the others) feeding a spiking MLP.""",
+)

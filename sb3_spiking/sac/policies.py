@@ -14,7 +14,7 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.sac.policies import LOG_STD_MAX, LOG_STD_MIN, Actor, SACPolicy
 from torch import nn
 
-from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds
+from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, with_features_extractor
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 from sb3_spiking.td3.policies import SpikingContinuousCritic
 
@@ -138,11 +138,6 @@ class SpikingSACPolicy(SpikingPolicyMixin, SACPolicy):
             share_features_extractor,
         )
 
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data.update(self._spiking_constructor_parameters())
-        return data
-
     def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> Actor:
         if not self.spiking:
             return super().make_actor(features_extractor)
@@ -159,17 +154,17 @@ class SpikingSACPolicy(SpikingPolicyMixin, SACPolicy):
 MlpPolicy = SpikingSACPolicy
 
 
-class CnnPolicy(SpikingSACPolicy):
-    """:class:`SpikingSACPolicy` on top of SB3's (ANN) NatureCNN features extractor."""
+CnnPolicy = with_features_extractor(
+    SpikingSACPolicy,
+    NatureCNN,
+    "CnnPolicy",
+    """:class:`SpikingSACPolicy` on top of SB3's (ANN) NatureCNN features extractor.""",
+)
 
-    def __init__(self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN, **kwargs: Any):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
 
-
-class MultiInputPolicy(SpikingSACPolicy):
-    """:class:`SpikingSACPolicy` for Dict observations (SB3's CombinedExtractor)."""
-
-    def __init__(
-        self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs: Any
-    ):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+MultiInputPolicy = with_features_extractor(
+    SpikingSACPolicy,
+    CombinedExtractor,
+    "MultiInputPolicy",
+    """:class:`SpikingSACPolicy` for Dict observations (SB3's CombinedExtractor).""",
+)

@@ -14,7 +14,7 @@ from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.td3.policies import Actor, TD3Policy
 from torch import nn
 
-from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds
+from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, with_features_extractor
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 
 
@@ -145,11 +145,6 @@ class SpikingTD3Policy(SpikingPolicyMixin, TD3Policy):
             share_features_extractor,
         )
 
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data.update(self._spiking_constructor_parameters())
-        return data
-
     def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> Actor:
         if not self.spiking:
             return super().make_actor(features_extractor)
@@ -166,17 +161,17 @@ class SpikingTD3Policy(SpikingPolicyMixin, TD3Policy):
 MlpPolicy = SpikingTD3Policy
 
 
-class CnnPolicy(SpikingTD3Policy):
-    """:class:`SpikingTD3Policy` on top of SB3's (ANN) NatureCNN features extractor."""
+CnnPolicy = with_features_extractor(
+    SpikingTD3Policy,
+    NatureCNN,
+    "CnnPolicy",
+    """:class:`SpikingTD3Policy` on top of SB3's (ANN) NatureCNN features extractor.""",
+)
 
-    def __init__(self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = NatureCNN, **kwargs: Any):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
 
-
-class MultiInputPolicy(SpikingTD3Policy):
-    """:class:`SpikingTD3Policy` for Dict observations (SB3's CombinedExtractor)."""
-
-    def __init__(
-        self, *args: Any, features_extractor_class: type[BaseFeaturesExtractor] = CombinedExtractor, **kwargs: Any
-    ):
-        super().__init__(*args, features_extractor_class=features_extractor_class, **kwargs)
+MultiInputPolicy = with_features_extractor(
+    SpikingTD3Policy,
+    CombinedExtractor,
+    "MultiInputPolicy",
+    """:class:`SpikingTD3Policy` for Dict observations (SB3's CombinedExtractor).""",
+)
