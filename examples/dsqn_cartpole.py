@@ -15,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 import yaml
 from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.monitor import Monitor
 
 from sb3_spiking import DSQN, energy_report
 
@@ -41,7 +42,7 @@ def main() -> None:
     print(model.q_net)
     model.learn(timesteps)
 
-    eval_env = gym.make("CartPole-v1")
+    eval_env = Monitor(gym.make("CartPole-v1"))
     mean, std = evaluate_policy(model, eval_env, n_eval_episodes=10)
     print(f"mean eval return over 10 episodes: {mean:.1f} +/- {std:.1f}")
 

@@ -14,6 +14,7 @@ import tempfile
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.noise import NormalActionNoise
 
 from sb3_spiking import SpikeStatsCallback, SpikingTD3, energy_report
@@ -41,7 +42,7 @@ def main() -> None:
     print(model.policy.actor)
     model.learn(args.timesteps, callback=SpikeStatsCallback(log_freq=1000))
 
-    eval_env = gym.make("Pendulum-v1")
+    eval_env = Monitor(gym.make("Pendulum-v1"))
     mean, std = evaluate_policy(model, eval_env, n_eval_episodes=10)
     print(f"mean eval return over 10 episodes: {mean:.1f} +/- {std:.1f}")
 
