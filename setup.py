@@ -1,6 +1,8 @@
+import glob
 import os
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py as _build_py
 
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "sb3_spiking", "__init__.py")) as f:
@@ -8,8 +10,52 @@ with open(os.path.join(here, "sb3_spiking", "__init__.py")) as f:
 with open(os.path.join(here, "README.md"), encoding="utf-8") as f:
     long_description = f.read()
 
+# rl_zoo3 2.9 does not declare requests (load_from_hub) nor its plotting deps at start-up.
+ZOO_EXTRA = ["rl_zoo3[plots]>=2.7", "optuna", "requests", "moviepy", "pygame", "tensorboard"]
+PTH = "sb3_spiking_zoo.pth"  # the RL Zoo start-up hook, see sb3_spiking/zoo/_hook.py
+
+
+class build_py(_build_py):
+    """Also ships the RL Zoo pieces that live outside the package folder.
+
+    - ``sb3_spiking_zoo.pth`` goes to the root of site-packages, where Python runs it at start-up
+      (registration with rl_zoo3 without any user action);
+    - ``hyperparams/*.yml`` (zoo-format defaults) go into ``sb3_spiking/zoo/hyperparams/`` of a
+      wheel; an editable install reads them from the repository instead.
+    """
+
+    def run(self):
+        super().run()
+        for src, dst in self._extra_files():
+            self.mkpath(os.path.dirname(dst))
+            self.copy_file(src, dst, preserve_mode=False)
+
+    def _extra_files(self):
+        pth_dir = self.build_lib
+        if getattr(self, "editable_mode", False):
+            # setuptools' editable_wheel points install_lib at the unpacked editable wheel (see
+            # editable_wheel._configure_build): a file there lands in site-packages, while
+            # build_lib is a temporary folder it throws away.
+            pth_dir = self.get_finalized_command("install").install_lib
+        files = [(os.path.join(here, "sb3_spiking", "zoo", PTH), os.path.join(pth_dir, PTH))]
+        if not getattr(self, "editable_mode", False):
+            for src in sorted(glob.glob(os.path.join(here, "hyperparams", "*.yml"))):
+                dst = os.path.join(self.build_lib, "sb3_spiking", "zoo", "hyperparams", os.path.basename(src))
+                files.append((src, dst))
+        return files
+
+    def get_outputs(self, include_bytecode=True):
+        return super().get_outputs(include_bytecode) + [dst for _, dst in self._extra_files()]
+
+    def get_output_mapping(self):
+        mapping = super().get_output_mapping()
+        mapping.update({dst: src for src, dst in self._extra_files()})
+        return mapping
+
+
 setup(
     name="sb3-spiking",
+    cmdclass={"build_py": build_py},
     version=version,
     description="Spiking neural-network agents (snnTorch) for Stable-Baselines3 and the RL Zoo",
     long_description=long_description,
@@ -28,8 +74,9 @@ setup(
         "torch>=2.3",
     ],
     extras_require={
-        # rl_zoo3 2.9 does not declare requests (load_from_hub) nor its plotting deps at start-up.
-        "zoo": ["rl_zoo3[plots]>=2.7", "optuna", "requests", "moviepy", "pygame", "tensorboard"],
+        "zoo": ZOO_EXTRA,
+        # Distributed Optuna tuning on PostgreSQL (`--storage postgresql+psycopg2://...`).
+        "postgres": ["psycopg2-binary"],
         "mujoco": ["gymnasium[mujoco]>=1.0"],
         "atari": ["ale-py>=0.9", "opencv-python-headless"],
         "tests": [
@@ -39,6 +86,8 @@ setup(
             "tensorboard",
             "ale-py>=0.9",  # the DSQN Atari smoke test (ROMs ship inside ale-py)
             "opencv-python-headless",  # SB3's Atari wrappers
+            *ZOO_EXTRA,  # tests/test_zoo.py runs the rl_zoo3 commands
+            "psycopg2-binary",  # distributed-tuning test (skipped without a PostgreSQL server)
         ],
     },
     license="MIT",

@@ -7,7 +7,10 @@ triggers no torch compilation.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+# Not ``typing.TYPE_CHECKING``: importing typing costs ~3 ms, and the RL Zoo start-up hook
+# (sb3_spiking.zoo._hook) imports this package in every Python process.
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
@@ -47,7 +50,7 @@ if TYPE_CHECKING:
     from sb3_spiking.td3 import SpikingTD3
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value

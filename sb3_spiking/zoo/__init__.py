@@ -1,0 +1,33 @@
+"""RL Baselines3 Zoo integration.
+
+After ``pip install "sb3-spiking[zoo]"`` nothing needs to be done: ``rl_zoo3 train --algo
+spiking_td3 ...`` works, because a start-up hook (:mod:`sb3_spiking.zoo._hook`) registers the
+algorithms the moment ``rl_zoo3`` is imported. :func:`register` does the same by hand (for
+``SB3_SPIKING_NO_ZOO_HOOK=1`` or an unusual install).
+
+This module must stay cheap to import: the start-up hook imports it in every Python process.
+"""
+
+ZOO_NAMES = ("spiking_td3", "spiking_ddpg", "spiking_sac", "dsqn", "spiking_ppo", "spiking_a2c")
+
+
+def register():
+    """Register every spiking algorithm with rl_zoo3 (idempotent).
+
+    Patches the rl_zoo3 modules already imported and installs the hook for the others.
+    Returns the names added to ``rl_zoo3.utils.ALGOS``.
+    """
+    import sys
+
+    from sb3_spiking.zoo import _hook, plugin
+
+    _hook.install()
+    for name, patch in plugin.PATCHES.items():
+        if name in sys.modules:
+            patch(sys.modules[name])
+    for name in _hook.REWRITE_CODE:
+        if name in sys.modules:
+            plugin.patch_function_codes(sys.modules[name])
+    import rl_zoo3.utils  # noqa: F401  (patched on import if it was not loaded yet)
+
+    return ZOO_NAMES
