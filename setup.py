@@ -82,7 +82,7 @@ setup(
         "tests": [
             "pytest",
             "pytest-xdist",
-            "gymnasium[classic-control]>=1.0",
+            "gymnasium[classic-control,mujoco]>=1.0",  # mujoco: the PopSAN zoo config smoke test
             "tensorboard",
             "ale-py>=0.9",  # the DSQN Atari smoke test (ROMs ship inside ale-py)
             "opencv-python-headless",  # SB3's Atari wrappers

@@ -278,3 +278,36 @@ def test_check_hyperparams_accepts_shipped_files() -> None:
         assert entries, path
         for env_id, hyperparams in entries.items():
             check_hyperparams(dict(hyperparams), algo, env_id, path, vars(exp_manager))
+
+
+CONFIGS = sorted((REPO / "zoo_configs").glob("*/*.yml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[f"{p.parent.name}/{p.name}" for p in CONFIGS])
+def test_zoo_configs_are_valid(path: Path) -> None:
+    import gymnasium as gym
+    import yaml
+    from rl_zoo3 import exp_manager
+
+    from sb3_spiking.zoo.plugin import ZOO_ALGOS, check_hyperparams
+
+    algo = path.stem
+    entries = yaml.safe_load(path.read_text())
+    for env_id, hyperparams in entries.items():
+        assert env_id in gym.registry or env_id == "atari", f"{path}: unknown env {env_id}"
+        if algo in ZOO_ALGOS:
+            check_hyperparams(dict(hyperparams), algo, env_id, str(path), vars(exp_manager))
+
+
+@pytest.mark.parametrize(
+    "algo,env_id,conf,extra",
+    [
+        ("spiking_td3", "HalfCheetah-v5", "popsan/spiking_td3.yml", ["learning_starts:100", "train_freq:50", "gradient_steps:5"]),
+        ("dsqn", "PongNoFrameskip-v4", "dsqn_atari/dsqn.yml", ["learning_starts:280", "buffer_size:2000", "batch_size:32"]),
+    ],
+)
+def test_zoo_config_smoke(algo: str, env_id: str, conf: str, extra: list[str], tmp_path: Path) -> None:
+    pytest.importorskip("mujoco" if "Cheetah" in env_id else "ale_py")
+    run(["train", "--algo", algo, "--env", env_id, "-conf", str(REPO / "zoo_configs" / conf), "-n", "300",
+         "-f", "logs", "--eval-freq", "-1", "-params", *extra], tmp_path)
+    assert (tmp_path / "logs" / algo / f"{env_id}_1" / f"{env_id}.zip").is_file()
