@@ -39,15 +39,24 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run(args: list[str], cwd: Path, check: bool = True, timeout: int = 600, python: str | None = None) -> subprocess.CompletedProcess:
+def run(
+    args: list[str], cwd: Path, check: bool = True, timeout: int = 600, python: str | None = None
+) -> subprocess.CompletedProcess:
     if python is None:
         assert ZOO is not None, "the rl_zoo3 command is not installed"
         cmd = [ZOO, *args]
     else:  # what the rl_zoo3 console script does, with another interpreter
-        cmd = [python, "-c", "import sys; from rl_zoo3.cli import main; sys.argv[0] = 'rl_zoo3'; sys.exit(main())", *args]
+        cmd = [
+            python,
+            "-c",
+            "import sys; from rl_zoo3.cli import main; sys.argv[0] = 'rl_zoo3'; sys.exit(main())",
+            *args,
+        ]
     proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
-        raise AssertionError(f"`rl_zoo3 {' '.join(args)}` failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+        raise AssertionError(
+            f"`rl_zoo3 {' '.join(args)}` failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
     return proc
 
 
@@ -72,13 +81,35 @@ def test_zoo_commands(algo: str, env_id: str, extra: list[str], tmp_path: Path) 
     run(["plot_train", "--algo", algo, "--env", env_id, "-f", "logs"], tmp_path)
 
     out = run(
-        ["train", "--algo", algo, "--env", env_id, "-n", "200", "-optimize", "--n-trials", "2", "--n-jobs", "2",
-         "--storage", "logs/tune.log", "--study-name", f"t_{algo}", "--n-evaluations", "1", "--eval-episodes", "1"],
+        [
+            "train",
+            "--algo",
+            algo,
+            "--env",
+            env_id,
+            "-n",
+            "200",
+            "-optimize",
+            "--n-trials",
+            "2",
+            "--n-jobs",
+            "2",
+            "--storage",
+            "logs/tune.log",
+            "--study-name",
+            f"t_{algo}",
+            "--n-evaluations",
+            "1",
+            "--eval-episodes",
+            "1",
+        ],
         tmp_path,
     )
     import optuna
 
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "logs" / "tune.log")))
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(tmp_path / "logs" / "tune.log"))
+    )
     trials = optuna.load_study(study_name=f"t_{algo}", storage=storage).trials
     assert len(trials) == 2
     for trial in trials:
@@ -95,13 +126,19 @@ def test_unknown_algo_lists_spiking_ones(tmp_path: Path) -> None:
 
 def test_unknown_spiking_option_in_file_names_key_and_file(tmp_path: Path) -> None:
     conf = tmp_path / "bad_hyperparams.yml"
-    conf.write_text(textwrap.dedent("""\
+    conf.write_text(
+        textwrap.dedent("""\
         Pendulum-v1:
           n_timesteps: 100
           policy: 'MlpPolicy'
           policy_kwargs: "dict(net_arch=[32], num_step=4)"
-        """))
-    proc = run(["train", "--algo", "spiking_td3", "--env", "Pendulum-v1", "-conf", str(conf), "-f", "logs"], tmp_path, check=False)
+        """)
+    )
+    proc = run(
+        ["train", "--algo", "spiking_td3", "--env", "Pendulum-v1", "-conf", str(conf), "-f", "logs"],
+        tmp_path,
+        check=False,
+    )
     assert proc.returncode != 0
     assert "num_step" in proc.stderr and "bad_hyperparams.yml" in proc.stderr
     assert "Traceback" not in proc.stderr.split("ValueError")[-1]
@@ -119,7 +156,9 @@ def test_wheel_install_registers_without_user_action(tmp_path: Path) -> None:
     """A normal (non-editable) install: the wheel carries the start-up hook and the
     hyperparameter files, and `rl_zoo3 train` works in a venv that has only that wheel of ours."""
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO)], check=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO)], check=True, timeout=600
+    )
     (wheel,) = wheels.glob("sb3_spiking-*.whl")
     import zipfile
 
@@ -130,18 +169,35 @@ def test_wheel_install_registers_without_user_action(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = str(venv / "bin" / "python")
-    site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", site, str(wheel)], check=True)
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", site, str(wheel)], check=True
+    )
     # Dependencies (torch, SB3, rl_zoo3, ...) from this environment, added as a plain path entry:
     # its own .pth files (our editable install among them) are not processed.
-    deps = subprocess.run([sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    deps = subprocess.run(
+        [sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     Path(site, "zz_test_deps.pth").write_text(deps + "\n")
-    check = subprocess.run([python, "-c", "import sb3_spiking, sys; print(sb3_spiking.__file__); print('torch' in sys.modules)"],
-                           capture_output=True, text=True, check=True, env=_env()).stdout.split()
+    check = subprocess.run(
+        [python, "-c", "import sb3_spiking, sys; print(sb3_spiking.__file__); print('torch' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_env(),
+    ).stdout.split()
     assert check[0].startswith(site) and check[1] == "False"
-    out = run(["train", "--algo", "spiking_td3", "--env", "Pendulum-v1", "-n", "200", "-f", "logs"], tmp_path, python=python)
+    out = run(
+        ["train", "--algo", "spiking_td3", "--env", "Pendulum-v1", "-n", "200", "-f", "logs"], tmp_path, python=python
+    )
     assert "sb3_spiking/zoo/hyperparams/spiking_td3.yml" in out.stdout.replace(os.sep, "/")
 
 
@@ -153,12 +209,42 @@ def test_distributed_tuning_on_postgres_survives_a_killed_worker(tmp_path: Path)
     import optuna
 
     study = f"dist_{os.getpid()}_{int(time.time())}"
-    args = ["train", "--algo", "spiking_td3", "--env", "Pendulum-v1", "-n", "600", "-optimize", "--n-trials", "3",
-            "--storage", POSTGRES_URL, "--study-name", study, "--n-evaluations", "2", "--eval-episodes", "1",
-            "-params", "learning_starts:100", "-f", "logs", "--n-startup-trials", "10"]
+    args = [
+        "train",
+        "--algo",
+        "spiking_td3",
+        "--env",
+        "Pendulum-v1",
+        "-n",
+        "600",
+        "-optimize",
+        "--n-trials",
+        "3",
+        "--storage",
+        POSTGRES_URL,
+        "--study-name",
+        study,
+        "--n-evaluations",
+        "2",
+        "--eval-episodes",
+        "1",
+        "-params",
+        "learning_starts:100",
+        "-f",
+        "logs",
+        "--n-startup-trials",
+        "10",
+    ]
     assert ZOO is not None
     workers = [
-        subprocess.Popen([ZOO, *args, "--seed", str(i)], cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        subprocess.Popen(
+            [ZOO, *args, "--seed", str(i)],
+            cwd=tmp_path,
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for i in range(2)
     ]
     # Kill worker 0 while one of its trials runs.
@@ -197,8 +283,14 @@ def test_registered_in_process() -> None:
 
     from sb3_spiking import DSQN, SpikingA2C, SpikingDDPG, SpikingPPO, SpikingSAC, SpikingTD3
 
-    expected = {"spiking_td3": SpikingTD3, "spiking_ddpg": SpikingDDPG, "spiking_sac": SpikingSAC, "dsqn": DSQN,
-                "spiking_ppo": SpikingPPO, "spiking_a2c": SpikingA2C}
+    expected = {
+        "spiking_td3": SpikingTD3,
+        "spiking_ddpg": SpikingDDPG,
+        "spiking_sac": SpikingSAC,
+        "dsqn": DSQN,
+        "spiking_ppo": SpikingPPO,
+        "spiking_a2c": SpikingA2C,
+    }
     for name, cls in expected.items():
         assert ALGOS[name] is cls
         assert name in HYPERPARAMS_SAMPLER and name in HYPERPARAMS_CONVERTER
@@ -302,12 +394,40 @@ def test_zoo_configs_are_valid(path: Path) -> None:
 @pytest.mark.parametrize(
     "algo,env_id,conf,extra",
     [
-        ("spiking_td3", "HalfCheetah-v5", "popsan/spiking_td3.yml", ["learning_starts:100", "train_freq:50", "gradient_steps:5"]),
-        ("dsqn", "PongNoFrameskip-v4", "dsqn_atari/dsqn.yml", ["learning_starts:280", "buffer_size:2000", "batch_size:32"]),
+        (
+            "spiking_td3",
+            "HalfCheetah-v5",
+            "popsan/spiking_td3.yml",
+            ["learning_starts:100", "train_freq:50", "gradient_steps:5"],
+        ),
+        (
+            "dsqn",
+            "PongNoFrameskip-v4",
+            "dsqn_atari/dsqn.yml",
+            ["learning_starts:280", "buffer_size:2000", "batch_size:32"],
+        ),
     ],
 )
 def test_zoo_config_smoke(algo: str, env_id: str, conf: str, extra: list[str], tmp_path: Path) -> None:
     pytest.importorskip("mujoco" if "Cheetah" in env_id else "ale_py")
-    run(["train", "--algo", algo, "--env", env_id, "-conf", str(REPO / "zoo_configs" / conf), "-n", "300",
-         "-f", "logs", "--eval-freq", "-1", "-params", *extra], tmp_path)
+    run(
+        [
+            "train",
+            "--algo",
+            algo,
+            "--env",
+            env_id,
+            "-conf",
+            str(REPO / "zoo_configs" / conf),
+            "-n",
+            "300",
+            "-f",
+            "logs",
+            "--eval-freq",
+            "-1",
+            "-params",
+            *extra,
+        ],
+        tmp_path,
+    )
     assert (tmp_path / "logs" / algo / f"{env_id}_1" / f"{env_id}.zip").is_file()

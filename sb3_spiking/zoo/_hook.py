@@ -39,8 +39,10 @@ def _plugin():
 
 
 def _warn(name, exc):
-    sys.stderr.write(f"sb3-spiking: could not register with {name} ({type(exc).__name__}: {exc}); "
-                     "spiking algorithms may be missing from rl_zoo3\n")
+    sys.stderr.write(
+        f"sb3-spiking: could not register with {name} ({type(exc).__name__}: {exc}); "
+        "spiking algorithms may be missing from rl_zoo3\n"
+    )
 
 
 class _PatchingLoader:

@@ -211,7 +211,7 @@ def check_hyperparams(
     if misplaced:
         raise ValueError(
             f"{where}: {', '.join(map(repr, misplaced))} is a spiking option, not an algorithm argument: "
-            f"put it inside policy_kwargs, e.g. policy_kwargs: \"dict({misplaced[0]}=...)\""
+            f'put it inside policy_kwargs, e.g. policy_kwargs: "dict({misplaced[0]}=...)"'
         )
     policy_kwargs = hyperparams.get("policy_kwargs")
     if isinstance(policy_kwargs, str):
