@@ -72,6 +72,8 @@ class SpikingDQNPolicy(SpikingPolicyMixin, DQNPolicy):
     side-by-side runs. ``spiking_critic`` does not apply: the Q-network is the spiking network.
     """
 
+    training_mode_parts = ("q_net",)
+
     #: features extractor that replaces ``ImageInput`` for the ANN twin (``spiking=False``)
     ann_image_extractor: ClassVar[type[BaseFeaturesExtractor]] = NatureCNN
 

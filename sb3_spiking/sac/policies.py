@@ -96,6 +96,8 @@ class SpikingSACPolicy(SpikingPolicyMixin, SACPolicy):
     ``spiking=False`` gives SB3's ANN policy. ``use_sde=True`` is refused with a spiking actor.
     """
 
+    training_mode_parts = ("actor", "critic")
+
     def __init__(
         self,
         observation_space: spaces.Space,

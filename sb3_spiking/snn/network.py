@@ -69,6 +69,29 @@ def mark_synapse(layer: nn.Module, spike_input: bool) -> nn.Module:
     return layer
 
 
+def set_train_mode(module: nn.Module, mode: bool) -> None:
+    """``module.train(mode)``: same effect, about 4-6x cheaper.
+
+    SB3 switches the policy's mode before every ``predict`` and every rollout step;
+    ``nn.Module.train`` recurses through ``named_modules``/``children`` generators and sets the
+    flag with ``Module.__setattr__``: 150 us for a TD3 policy's actor and critic at batch 1 on the
+    CI machine, a third of an ANN ``predict``. This walks ``_modules`` directly and writes the
+    flag into ``__dict__`` (the same attribute ``Module.__setattr__`` writes for a bool).
+    A submodule whose class overrides ``train`` with its own logic gets that ``train`` called.
+    """
+    if not isinstance(mode, bool):
+        raise ValueError("training mode is expected to be boolean")
+    stack = [module]
+    while stack:
+        current = stack.pop()
+        train = type(current).train
+        if current is not module and train is not nn.Module.train and not getattr(train, "_fast_train", False):
+            current.train(mode)
+            continue
+        current.__dict__["training"] = mode
+        stack.extend(child for child in current._modules.values() if child is not None)
+
+
 #: Largest batch the NumPy inference path takes (see ``SpikingMLP.forward``).
 NUMPY_MAX_BATCH = 64
 
@@ -84,20 +107,11 @@ class SpikingNetwork(nn.Module):
     numpy_inference: bool = True
 
     def train(self, mode: bool = True) -> SpikingNetwork:
-        """Same effect as ``nn.Module.train``, about 4x cheaper.
-
-        SB3 switches the policy's mode before every ``predict``; ``nn.Module.train`` recurses with
-        ``Module.__setattr__`` (34 us for an 11-module spiking MLP, against 9 us here), which is
-        a visible share of a batch-1 decision. Submodules that override ``train`` get it called.
-        """
-        if not isinstance(mode, bool):
-            raise ValueError("training mode is expected to be boolean")
-        for module in self.modules():
-            if module is not self and type(module).train is not nn.Module.train:
-                module.train(mode)
-            else:
-                module.__dict__["training"] = mode
+        """Same effect as ``nn.Module.train``, about 4x cheaper (see :func:`set_train_mode`)."""
+        set_train_mode(self, mode)
         return self
+
+    train._fast_train = True  # type: ignore[attr-defined]
 
     # -- the dense part shared by every body: (Linear -> LIF) x L -> decoder --------------------
     fcs: nn.ModuleList

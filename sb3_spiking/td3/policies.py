@@ -113,6 +113,8 @@ class SpikingTD3Policy(SpikingPolicyMixin, TD3Policy):
     and ``spiking=False`` (the plain SB3 ANN policy, for side-by-side runs).
     """
 
+    training_mode_parts = ("actor", "critic")
+
     def __init__(
         self,
         observation_space: spaces.Space,
