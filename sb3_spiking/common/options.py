@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+import torch
 from gymnasium import spaces
 from stable_baselines3.common.base_class import maybe_make_env
 from stable_baselines3.common.preprocessing import get_flattened_obs_dim, is_image_space
@@ -59,6 +60,34 @@ class SpikingPolicyMixin:
         for part in self.training_mode_parts:
             set_train_mode(getattr(self, part) if part else self, mode)  # type: ignore[arg-type]
         self.__dict__["training"] = mode
+
+    def predict(
+        self,
+        observation: Any,
+        state: tuple[np.ndarray, ...] | None = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = False,
+        **kwargs: Any,
+    ) -> tuple[Any, tuple[np.ndarray, ...] | None]:
+        """SB3's ``predict``; small vector-observation batches on the CPU take a NumPy route with
+        the same result (see :mod:`sb3_spiking.common.fast_predict`). Extra keyword arguments
+        (e.g. MaskablePPO's ``action_masks``) go to the base policy's ``predict``."""
+        actions = None
+        if not kwargs:
+            with torch.no_grad():  # large products inside the NumPy route still call torch
+                actions = self._numpy_predict(observation, deterministic)
+        if actions is None:
+            return super().predict(observation, state, episode_start, deterministic, **kwargs)  # type: ignore[misc]
+        return actions, state
+
+    def _numpy_predict(self, observation: Any, deterministic: bool) -> np.ndarray | None:
+        """Actions for ``observation`` without torch, or None where only SB3's route applies."""
+        return None
+
+    def _eval_mode(self) -> None:
+        """SB3's ``predict`` leaves the policy in eval mode; so does the NumPy route."""
+        if self.training:  # type: ignore[attr-defined]
+            self.set_training_mode(False)
 
     def _spiking_constructor_parameters(self) -> dict[str, Any]:
         return {**self.spiking_options.to_dict(), "spiking": self.spiking, "spiking_critic": self.spiking_critic}

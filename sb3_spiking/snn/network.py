@@ -237,14 +237,22 @@ class SpikingMLP(SpikingNetwork):
         training forward and backward always run in torch.
         """
         return (
-            self.numpy_inference
-            and not torch.is_grad_enabled()
+            not torch.is_grad_enabled()
             and x.device.type == "cpu"
             and x.dtype == torch.float32
             and x.dim() == 2
-            and x.shape[0] <= NUMPY_MAX_BATCH
-            and self.encoder.numpy_ready()
+            and self.numpy_ready(x.shape[0])
+        )
+
+    def numpy_ready(self, batch: int) -> bool:
+        """Whether a no-grad forward of ``batch`` float32 rows may run in NumPy (CPU weights,
+        encoder and decoder with a NumPy twin, small batch)."""
+        return (
+            self.numpy_inference
+            and batch <= NUMPY_MAX_BATCH
             and hasattr(self.decoder, "numpy_forward")
+            and self.encoder.numpy_ready()
+            and self.fcs[0].weight.device.type == "cpu"
         )
 
     def _numpy_forward(self, obs: np.ndarray) -> np.ndarray:
