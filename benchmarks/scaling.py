@@ -85,7 +85,9 @@ def main() -> None:
     ann = med["TD3 (ANN)"]
     ann_macs = macs(3, 1, args.net_arch, None)
     t1 = med.get("T=1")
-    print(f"\nSpikingTD3 actor update, net {args.net_arch}, batch {args.batch_size}, {args.threads} thread(s), torch {torch.__version__}\n")
+    print(
+        f"\nSpikingTD3 actor update, net {args.net_arch}, batch {args.batch_size}, {args.threads} thread(s), torch {torch.__version__}\n"
+    )
     print("| T | time (ms) | vs ANN | vs T=1 | MAC ratio vs ANN |")
     print("|---|---|---|---|---|")
     print(f"| ANN | {ann:.2f} | 1.00x | | 1.00x |")

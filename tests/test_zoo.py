@@ -149,7 +149,7 @@ def test_plain_python_startup_imports_neither_torch_nor_rl_zoo3() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=True)
     lines = proc.stdout.splitlines()
     assert lines[0] == "[]", f"start-up imported {lines[0]}"
-    assert "ZooImportHook" in lines[1], "the sb3-spiking start-up hook (.pth) is not installed"
+    assert "sb3_spiking.zoo" in lines[1], "the sb3-spiking start-up hook (.pth) is not installed"
 
 
 def test_wheel_install_registers_without_user_action(tmp_path: Path) -> None:
@@ -193,6 +193,7 @@ def test_wheel_install_registers_without_user_action(tmp_path: Path) -> None:
         text=True,
         check=True,
         env=_env(),
+        cwd=tmp_path,  # not the repository: its sb3_spiking/ would shadow the installed one
     ).stdout.split()
     assert check[0].startswith(site) and check[1] == "False"
     out = run(

@@ -30,7 +30,11 @@ def numpy_observation(policy: Any, features_extractor: Any, observation: Any) ->
     """``(float32 [n, features], vectorized)`` as SB3 would preprocess ``observation``, or None
     when the fast route does not apply."""
     space = policy.observation_space
-    if type(observation) is not np.ndarray or type(space) is not spaces.Box or type(features_extractor) is not FlattenExtractor:
+    if (
+        type(observation) is not np.ndarray
+        or type(space) is not spaces.Box
+        or type(features_extractor) is not FlattenExtractor
+    ):
         return None
     shape = observation.shape
     if shape == space.shape:
