@@ -11,7 +11,9 @@ with open(os.path.join(here, "README.md"), encoding="utf-8") as f:
     long_description = f.read()
 
 # rl_zoo3 2.9 does not declare requests (load_from_hub) nor its plotting deps at start-up.
-ZOO_EXTRA = ["rl_zoo3[plots]>=2.7", "optuna", "requests", "moviepy", "pygame", "tensorboard"]
+# Rendering for record_video: gymnasium[classic-control] brings pygame-ce (adding "pygame" too would
+# install two packages into the same pygame/ folder).
+ZOO_EXTRA = ["rl_zoo3[plots]>=2.7", "optuna", "requests", "moviepy", "gymnasium[classic-control]>=1.0", "tensorboard"]
 PTH = "sb3_spiking_zoo.pth"  # the RL Zoo start-up hook, see sb3_spiking/zoo/_hook.py
 
 
