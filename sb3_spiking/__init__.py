@@ -32,7 +32,8 @@ _EXPORTS = {
 
 __all__ = ["__version__", *_EXPORTS]
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # static type checkers only (names re-exported through __all__)
+    # ruff: noqa: F401
     from sb3_spiking.common.callbacks import SpikeStatsCallback
     from sb3_spiking.common.energy import energy_report
     from sb3_spiking.ddpg import SpikingDDPG
