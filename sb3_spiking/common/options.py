@@ -16,6 +16,7 @@ from stable_baselines3.common.preprocessing import get_flattened_obs_dim, is_ima
 from stable_baselines3.common.torch_layers import FlattenExtractor
 from stable_baselines3.common.type_aliases import GymEnv
 
+from sb3_spiking.common import fast_predict
 from sb3_spiking.snn.network import set_train_mode
 from sb3_spiking.snn.options import SpikingOptions, check_bool
 
@@ -82,12 +83,23 @@ class SpikingPolicyMixin:
 
     def _numpy_predict(self, observation: Any, deterministic: bool) -> np.ndarray | None:
         """Actions for ``observation`` without torch, or None where only SB3's route applies."""
+        net = self._numpy_net(deterministic) if self.spiking else None
+        if net is None:
+            return None
+        batch = fast_predict.numpy_observation(self, net[0], observation)
+        if batch is None or not fast_predict.ready(net[1], batch[0].shape[0]):
+            return None
+        if self.training:  # type: ignore[attr-defined]
+            self.set_training_mode(False)  # SB3's predict leaves the policy in eval mode
+        return self._numpy_actions(net[1]._numpy_forward(batch[0]), batch[1])
+
+    def _numpy_net(self, deterministic: bool) -> tuple[Any, Any] | None:
+        """(features extractor, spiking body) of the NumPy route, or None: no such route."""
         return None
 
-    def _eval_mode(self) -> None:
-        """SB3's ``predict`` leaves the policy in eval mode; so does the NumPy route."""
-        if self.training:  # type: ignore[attr-defined]
-            self.set_training_mode(False)
+    def _numpy_actions(self, out: np.ndarray, vectorized: bool) -> np.ndarray:
+        """Actions from the spiking body's output ``[n, out]`` (the tail of SB3's ``predict``)."""
+        raise NotImplementedError
 
     def _spiking_constructor_parameters(self) -> dict[str, Any]:
         return {**self.spiking_options.to_dict(), "spiking": self.spiking, "spiking_critic": self.spiking_critic}

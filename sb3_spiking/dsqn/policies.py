@@ -8,22 +8,12 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.torch_layers import (
-    BaseFeaturesExtractor,
-    CombinedExtractor,
-    FlattenExtractor,
-    NatureCNN,
-)
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor, FlattenExtractor, NatureCNN
 from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
 
-from sb3_spiking.common import fast_predict
-from sb3_spiking.common.options import (
-    SpikingPolicyMixin,
-    flat_feature_bounds,
-    with_features_extractor,
-)
+from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, with_features_extractor
 from sb3_spiking.common.torch_layers import ImageInput
 from sb3_spiking.snn import SpikingMLP, SpikingNatureCNN, SpikingOptions
 
@@ -85,15 +75,12 @@ class SpikingDQNPolicy(SpikingPolicyMixin, DQNPolicy):
 
     training_mode_parts = ("q_net",)
 
-    def _numpy_predict(self, observation: Any, deterministic: bool) -> np.ndarray | None:
-        if not self.spiking:
-            return None
-        batch = fast_predict.numpy_observation(self, self.q_net.features_extractor, observation)
-        if batch is None or not fast_predict.ready(self.q_net.q_net, batch[0].shape[0]):
-            return None
-        self._eval_mode()
-        actions = self.q_net.q_net._numpy_forward(batch[0]).argmax(axis=1).reshape(-1)
-        return actions if batch[1] else actions.squeeze(axis=0)
+    def _numpy_net(self, deterministic: bool) -> tuple[Any, Any]:
+        return self.q_net.features_extractor, self.q_net.q_net
+
+    def _numpy_actions(self, out: np.ndarray, vectorized: bool) -> np.ndarray:
+        actions = out.argmax(axis=1).reshape(-1)
+        return actions if vectorized else actions.squeeze(axis=0)
 
     #: features extractor that replaces ``ImageInput`` for the ANN twin (``spiking=False``)
     ann_image_extractor: ClassVar[type[BaseFeaturesExtractor]] = NatureCNN

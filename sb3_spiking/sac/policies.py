@@ -10,22 +10,13 @@ from gymnasium import spaces
 from stable_baselines3.common.distributions import SquashedDiagGaussianDistribution
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.preprocessing import get_action_dim
-from stable_baselines3.common.torch_layers import (
-    BaseFeaturesExtractor,
-    CombinedExtractor,
-    FlattenExtractor,
-    NatureCNN,
-)
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor, FlattenExtractor, NatureCNN
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.sac.policies import LOG_STD_MAX, LOG_STD_MIN, Actor, SACPolicy
 from torch import nn
 
 from sb3_spiking.common import fast_predict
-from sb3_spiking.common.options import (
-    SpikingPolicyMixin,
-    flat_feature_bounds,
-    with_features_extractor,
-)
+from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, with_features_extractor
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 from sb3_spiking.td3.policies import SpikingContinuousCritic
 
@@ -109,18 +100,13 @@ class SpikingSACPolicy(SpikingPolicyMixin, SACPolicy):
 
     training_mode_parts = ("actor", "critic")
 
-    def _numpy_predict(self, observation: Any, deterministic: bool) -> np.ndarray | None:
+    def _numpy_net(self, deterministic: bool) -> tuple[Any, Any] | None:
         # Stochastic actions sample with torch's generator: only the deterministic mean here.
-        if not self.spiking or not deterministic:
-            return None
-        batch = fast_predict.numpy_observation(self, self.actor.features_extractor, observation)
-        if batch is None or not fast_predict.ready(self.actor.body, batch[0].shape[0]):
-            return None
-        self._eval_mode()
-        out = self.actor.body._numpy_forward(batch[0])
-        mean = np.ascontiguousarray(out[:, : out.shape[1] // 2])
-        return fast_predict.finish_box_actions(self, fast_predict.tanh(mean), batch[1])
+        return (self.actor.features_extractor, self.actor.body) if deterministic else None
 
+    def _numpy_actions(self, out: np.ndarray, vectorized: bool) -> np.ndarray:
+        mean = np.ascontiguousarray(out[:, : out.shape[1] // 2])
+        return fast_predict.finish_box_actions(self, fast_predict.tanh(mean), vectorized)
 
     def __init__(
         self,

@@ -9,22 +9,13 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.policies import BaseModel, BasePolicy, ContinuousCritic
 from stable_baselines3.common.preprocessing import get_action_dim
-from stable_baselines3.common.torch_layers import (
-    BaseFeaturesExtractor,
-    CombinedExtractor,
-    FlattenExtractor,
-    NatureCNN,
-)
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor, FlattenExtractor, NatureCNN
 from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.td3.policies import Actor, TD3Policy
 from torch import nn
 
 from sb3_spiking.common import fast_predict
-from sb3_spiking.common.options import (
-    SpikingPolicyMixin,
-    flat_feature_bounds,
-    with_features_extractor,
-)
+from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, with_features_extractor
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 
 
@@ -125,15 +116,11 @@ class SpikingTD3Policy(SpikingPolicyMixin, TD3Policy):
 
     training_mode_parts = ("actor", "critic")
 
-    def _numpy_predict(self, observation: Any, deterministic: bool) -> np.ndarray | None:
-        if not self.spiking:
-            return None
-        batch = fast_predict.numpy_observation(self, self.actor.features_extractor, observation)
-        if batch is None or not fast_predict.ready(self.actor.mu[0], batch[0].shape[0]):
-            return None
-        self._eval_mode()
-        actions = fast_predict.tanh(self.actor.mu[0]._numpy_forward(batch[0]))
-        return fast_predict.finish_box_actions(self, actions, batch[1])
+    def _numpy_net(self, deterministic: bool) -> tuple[Any, Any]:
+        return self.actor.features_extractor, self.actor.mu[0]
+
+    def _numpy_actions(self, out: np.ndarray, vectorized: bool) -> np.ndarray:
+        return fast_predict.finish_box_actions(self, fast_predict.tanh(out), vectorized)
 
     def __init__(
         self,
