@@ -7,10 +7,7 @@ triggers no torch compilation.
 from __future__ import annotations
 
 import importlib
-
-# Not ``typing.TYPE_CHECKING``: importing typing costs ~3 ms, and the RL Zoo start-up hook
-# (sb3_spiking.zoo._hook) imports this package in every Python process.
-TYPE_CHECKING = False
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -32,8 +29,7 @@ _EXPORTS = {
 
 __all__ = ["__version__", *_EXPORTS]
 
-if TYPE_CHECKING:  # static type checkers only (names re-exported through __all__)
-    # ruff: noqa: F401
+if TYPE_CHECKING:
     from sb3_spiking.common.callbacks import SpikeStatsCallback
     from sb3_spiking.common.energy import energy_report
     from sb3_spiking.ddpg import SpikingDDPG
@@ -51,7 +47,7 @@ if TYPE_CHECKING:  # static type checkers only (names re-exported through __all_
     from sb3_spiking.td3 import SpikingTD3
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         value = getattr(importlib.import_module(_EXPORTS[name]), name)
         globals()[name] = value

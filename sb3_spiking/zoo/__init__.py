@@ -5,11 +5,9 @@ spiking_td3 ...`` works, because a start-up hook (:mod:`sb3_spiking.zoo._hook`) 
 algorithms the moment ``rl_zoo3`` is imported. :func:`register` does the same by hand (for
 ``SB3_SPIKING_NO_ZOO_HOOK=1`` or an unusual install).
 
-This module must stay cheap to import: the start-up hook imports it in every Python process.
+Nothing is imported at interpreter start-up (the ``.pth`` only installs a trampoline finder); this
+package is loaded at the first ``import rl_zoo3.*``.
 """
-
-ZOO_NAMES = ("spiking_td3", "spiking_ddpg", "spiking_sac", "dsqn", "spiking_ppo", "spiking_a2c")
-
 
 def register():
     """Register every spiking algorithm with rl_zoo3 (idempotent).
@@ -25,9 +23,9 @@ def register():
     for name, patch in plugin.PATCHES.items():
         if name in sys.modules:
             patch(sys.modules[name])
-    for name in _hook.REWRITE_CODE:
+    for name in plugin.REWRITE_CODE:
         if name in sys.modules:
             plugin.patch_function_codes(sys.modules[name])
     import rl_zoo3.utils  # noqa: F401  (patched on import if it was not loaded yet)
 
-    return ZOO_NAMES
+    return tuple(plugin.ZOO_ALGOS)

@@ -6,7 +6,8 @@ line at start-up. That line imports nothing: it puts a small trampoline finder o
 ``rl_zoo3`` lookup to :class:`ZooImportHook`, which patches only the modules in :data:`WATCHED`.
 Measured on ``python -c pass`` (median of 30 runs, 2-core CI machine, 31.6 ms without the
 ``.pth``): importing this module from the ``.pth`` cost +4 ms (the ``sb3_spiking`` package lookup
-through the editable-install finder dominates); the trampoline costs +0.5 ms, within noise. Why a start-up hook at all: rl_zoo3 builds its ``--algo`` choices from
+through the editable-install finder dominates); the trampoline costs +0.5 ms, within noise.
+Why a start-up hook at all: rl_zoo3 builds its ``--algo`` choices from
 ``rl_zoo3.utils.ALGOS`` while parsing the command line, before ``--gym-packages`` or any user
 code could run, so the registration has to ride on the import of ``rl_zoo3`` itself.
 
@@ -18,26 +19,11 @@ registers by hand.
 import os
 import sys
 
-#: rl_zoo3 modules the hook patches, and the plugin function that does it.
-WATCHED = {
-    "rl_zoo3.utils": "patch_utils",  # ALGOS
-    "rl_zoo3.hyperparams_opt": "patch_hyperparams_opt",  # Optuna samplers and converters
-    "rl_zoo3.exp_manager": "patch_exp_manager",  # default hyperparameter files, validation
-    "rl_zoo3.cli": "patch_cli",  # `rl_zoo3 record_video`
-    # These four hard-code a list of off-policy algorithm names in a function or script body;
-    # the plugin rewrites that constant in their code (see plugin.extend_off_policy_lists).
-    "rl_zoo3.enjoy": None,
-    "rl_zoo3.record_video": None,
-    "rl_zoo3.push_to_hub": None,
-    "rl_zoo3.benchmark": None,
-}
-REWRITE_CODE = ("rl_zoo3.enjoy", "rl_zoo3.record_video", "rl_zoo3.push_to_hub", "rl_zoo3.benchmark")
+from sb3_spiking.zoo import plugin
 
-
-def _plugin():
-    from sb3_spiking.zoo import plugin
-
-    return plugin
+#: rl_zoo3 modules the hook intercepts: the ones patched after execution and the ones whose code
+#: gets its off-policy name lists extended (both tables live in :mod:`sb3_spiking.zoo.plugin`).
+WATCHED = frozenset(plugin.PATCHES) | frozenset(plugin.REWRITE_CODE)
 
 
 def _warn(name, exc):
@@ -67,10 +53,10 @@ class _PatchingLoader:
 
     def get_code(self, fullname):
         code = self._loader.get_code(fullname)
-        if self._name not in REWRITE_CODE:
+        if self._name not in plugin.REWRITE_CODE:
             return code
         try:
-            return _plugin().extend_off_policy_lists(code)
+            return plugin.extend_off_policy_lists(code)
         except Exception as exc:  # never break rl_zoo3 because of us
             _warn(fullname, exc)
             return code
@@ -80,10 +66,10 @@ class _PatchingLoader:
         if code is None:
             raise ImportError(f"cannot load {module.__name__!r}: no code object")
         exec(code, module.__dict__)
-        patch = WATCHED.get(self._name)
+        patch = plugin.PATCHES.get(self._name)
         if patch is not None:
             try:
-                getattr(_plugin(), patch)(module)
+                patch(module)
             except Exception as exc:
                 _warn(self._name, exc)
 

@@ -292,7 +292,10 @@ def patch_cli(module: types.ModuleType) -> None:
     module.main = main
 
 
-#: Which patch goes with which rl_zoo3 module (the hook's table, for :func:`register`).
+#: rl_zoo3 modules whose code hard-codes a list of off-policy names (see extend_off_policy_lists).
+REWRITE_CODE = ("rl_zoo3.enjoy", "rl_zoo3.record_video", "rl_zoo3.push_to_hub", "rl_zoo3.benchmark")
+
+#: Which patch goes with which rl_zoo3 module, run right after the module executes.
 PATCHES = {
     "rl_zoo3.utils": patch_utils,
     "rl_zoo3.hyperparams_opt": patch_hyperparams_opt,
