@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.torch_layers import (
     BaseFeaturesExtractor,
     CombinedExtractor,
@@ -269,3 +269,13 @@ class SpikingMaskableActorCriticPolicy(SpikingActorCriticMixin, MaskableActorCri
             optimizer_class,
             optimizer_kwargs,
         )
+
+
+#: ``policy_aliases`` of :class:`~sb3_spiking.SpikingPPO` and :class:`~sb3_spiking.SpikingA2C`.
+ACTOR_CRITIC_ALIASES: dict[str, type[BasePolicy]] = {
+    "MlpPolicy": SpikingActorCriticPolicy,
+    "CnnPolicy": SpikingActorCriticCnnPolicy,
+    "MultiInputPolicy": SpikingMultiInputActorCriticPolicy,
+}
+#: Action spaces SB3's PPO and A2C support (and so do the spiking actor-critic policies).
+ACTOR_CRITIC_ACTION_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from gymnasium import spaces
 from stable_baselines3 import PPO
 from stable_baselines3.common.policies import BasePolicy
 
 from sb3_spiking.common.options import SpikingAlgorithmMixin
-from sb3_spiking.common.policies import (
-    SpikingActorCriticCnnPolicy,
-    SpikingActorCriticPolicy,
-    SpikingMultiInputActorCriticPolicy,
-)
+from sb3_spiking.common.policies import ACTOR_CRITIC_ACTION_SPACES, ACTOR_CRITIC_ALIASES
 
 
 class SpikingPPO(SpikingAlgorithmMixin, PPO):
@@ -24,9 +19,5 @@ class SpikingPPO(SpikingAlgorithmMixin, PPO):
     Same parameters as :class:`stable_baselines3.PPO`; spiking options go in ``policy_kwargs``.
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
-        "MlpPolicy": SpikingActorCriticPolicy,
-        "CnnPolicy": SpikingActorCriticCnnPolicy,
-        "MultiInputPolicy": SpikingMultiInputActorCriticPolicy,
-    }
-    spiking_action_spaces = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = ACTOR_CRITIC_ALIASES
+    spiking_action_spaces = ACTOR_CRITIC_ACTION_SPACES
