@@ -4,9 +4,9 @@
     python benchmarks/learning.py --env CartPole-v1 --algos dqn dsqn --seeds 0 1 2 --jobs 2
     python benchmarks/learning.py --env CartPole-v1 --algos dsqn --hyperparams hyperparams/dsqn.yml
 
-Hyperparameters are RL Zoo's for the ANN algorithm (table below, from rl_zoo3's
-``hyperparams/<algo>.yml``); the spiking twin uses the same ones plus its default spiking options,
-or ``--policy-kwargs`` (a JSON dict merged into ``policy_kwargs``); ``--hyperparams`` takes the
+Hyperparameters are RL Zoo's for the ANN algorithm, read from rl_zoo3's own
+``hyperparams/<algo>.yml`` (``spiking_td3`` uses ``td3.yml``, ``dsqn`` uses ``dqn.yml``); the
+spiking twin uses the same ones plus its default spiking options, or ``--policy-kwargs`` (a JSON dict merged into ``policy_kwargs``); ``--hyperparams`` takes the
 settings from an RL-Zoo-style YAML file instead (this repository ships tuned ones in
 ``hyperparams/``). After training, the final
 policy is evaluated deterministically for ``--eval-episodes`` episodes on a separately seeded env;
@@ -20,76 +20,26 @@ import argparse
 import json
 import multiprocessing as mp
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-# RL Zoo 2.x settings (rl_zoo3/hyperparams/<algo>.yml) for the environments we report.
-ZOO: dict[tuple[str, str], dict[str, Any]] = {
-    ("td3", "Pendulum-v1"): dict(
-        n_timesteps=20_000,
-        gamma=0.98,
-        buffer_size=200_000,
-        learning_starts=10_000,
-        noise_type="normal",
-        noise_std=0.1,
-        gradient_steps=1,
-        train_freq=1,
-        learning_rate=1e-3,
-        policy_kwargs=dict(net_arch=[400, 300]),
-    ),
-    ("dqn", "CartPole-v1"): dict(
-        n_timesteps=50_000,
-        learning_rate=2.3e-3,
-        batch_size=64,
-        buffer_size=100_000,
-        learning_starts=1000,
-        gamma=0.99,
-        target_update_interval=10,
-        train_freq=256,
-        gradient_steps=128,
-        exploration_fraction=0.16,
-        exploration_final_eps=0.04,
-        policy_kwargs=dict(net_arch=[256, 256]),
-    ),
-    ("ppo", "CartPole-v1"): dict(
-        n_envs=8,
-        n_timesteps=100_000,
-        n_steps=32,
-        batch_size=256,
-        gae_lambda=0.8,
-        gamma=0.98,
-        n_epochs=20,
-        ent_coef=0.0,
-        learning_rate="lin_0.001",
-        clip_range="lin_0.2",
-    ),
-    ("sac", "Pendulum-v1"): dict(n_timesteps=20_000, learning_rate=1e-3),
-}
-ZOO["ddpg", "Pendulum-v1"] = ZOO["td3", "Pendulum-v1"]  # the zoo's DDPG entry is identical
+from sb3_spiking.zoo.plugin import ZOO_ALGOS  # spiking zoo name -> (module, class, ANN twin, ...)
 
-BASE = {"dsqn": "dqn", "spiking_td3": "td3", "spiking_ddpg": "ddpg", "spiking_ppo": "ppo", "spiking_sac": "sac"}
-SPIKING = set(BASE)
+
+def zoo_file(algo: str) -> str:
+    """RL Zoo's own settings file of the ANN algorithm behind ``algo`` (``spiking_td3`` -> td3.yml)."""
+    import rl_zoo3
+
+    base = ZOO_ALGOS[algo][2] if algo in ZOO_ALGOS else algo
+    return str(Path(rl_zoo3.__file__).parent / "hyperparams" / f"{base}.yml")
 
 
 def algo_class(name: str):
-    from stable_baselines3 import DDPG, DQN, PPO, SAC, TD3
+    from rl_zoo3.utils import ALGOS  # the zoo's table; sb3-spiking registers its algorithms in it
 
-    from sb3_spiking import DSQN, SpikingDDPG, SpikingPPO, SpikingSAC, SpikingTD3
-
-    classes = {
-        "td3": TD3,
-        "ddpg": DDPG,
-        "dqn": DQN,
-        "ppo": PPO,
-        "sac": SAC,
-        "spiking_td3": SpikingTD3,
-        "spiking_ddpg": SpikingDDPG,
-        "dsqn": DSQN,
-        "spiking_ppo": SpikingPPO,  # = PPO(SpikingActorCriticPolicy, ...)
-        "spiking_sac": SpikingSAC,
-    }
-    return classes[name]
+    return ALGOS[name]
 
 
 def linear_schedule(initial: float):
@@ -124,12 +74,12 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     algo, env_id, seed = job["algo"], job["env"], job["seed"]
-    hp = load_hyperparams(job["hyperparams"], env_id) if job.get("hyperparams") else dict(ZOO[(BASE.get(algo, algo), env_id)])
+    hp = load_hyperparams(job.get("hyperparams") or zoo_file(algo), env_id)
     hp.setdefault("policy_kwargs", {})
     for key in ("learning_rate", "clip_range"):
         if isinstance(hp.get(key), str) and hp[key].startswith("lin_"):  # RL Zoo's "lin_<value>"
             hp[key] = linear_schedule(float(hp[key][4:]))
-    n_timesteps = job.get("n_timesteps") or hp.pop("n_timesteps")
+    n_timesteps = int(job.get("n_timesteps") or hp.pop("n_timesteps"))
     hp.pop("n_timesteps", None)
     n_envs = hp.pop("n_envs", 1)
     env = make_vec_env(env_id, n_envs=n_envs, seed=seed) if n_envs > 1 else gym.make(env_id)
@@ -137,7 +87,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     if noise_type == "normal":
         n_actions = env.action_space.shape[0]
         hp["action_noise"] = NormalActionNoise(np.zeros(n_actions), noise_std * np.ones(n_actions))
-    if algo in SPIKING:
+    if algo in ZOO_ALGOS:  # a spiking algorithm: --policy-kwargs adds to its options
         hp["policy_kwargs"] = {**hp["policy_kwargs"], **job["policy_kwargs"]}
     model = algo_class(algo)("MlpPolicy", env, seed=seed, device="cpu", **hp)
     start = time.perf_counter()
