@@ -73,10 +73,7 @@ class SpikingPolicyMixin:
         """SB3's ``predict``; small vector-observation batches on the CPU take a NumPy route with
         the same result (see :mod:`sb3_spiking.common.fast_predict`). Extra keyword arguments
         (e.g. MaskablePPO's ``action_masks``) go to the base policy's ``predict``."""
-        actions = None
-        if not kwargs:
-            with torch.no_grad():  # large products inside the NumPy route still call torch
-                actions = self._numpy_predict(observation, deterministic)
+        actions = None if kwargs else self._numpy_predict(observation, deterministic)
         if actions is None:
             return super().predict(observation, state, episode_start, deterministic, **kwargs)  # type: ignore[misc]
         return actions, state
@@ -91,7 +88,9 @@ class SpikingPolicyMixin:
             return None
         if self.training:  # type: ignore[attr-defined]
             self.set_training_mode(False)  # SB3's predict leaves the policy in eval mode
-        return self._numpy_actions(net[1]._numpy_forward(batch[0]), batch[1])
+        with torch.no_grad():  # large products inside the NumPy route still call torch
+            out = net[1]._numpy_forward(batch[0])
+        return self._numpy_actions(out, batch[1])
 
     def _numpy_net(self, deterministic: bool) -> tuple[Any, Any] | None:
         """(features extractor, spiking body) of the NumPy route, or None: no such route."""
