@@ -432,3 +432,24 @@ def test_zoo_config_smoke(algo: str, env_id: str, conf: str, extra: list[str], t
         tmp_path,
     )
     assert (tmp_path / "logs" / algo / f"{env_id}_1" / f"{env_id}.zip").is_file()
+
+
+def test_hook_can_be_disabled_and_register_by_hand(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "assert not any(getattr(f, 'sb3_spiking_zoo_hook', False) for f in sys.meta_path)\n"
+        "from rl_zoo3 import enjoy\n"
+        "from rl_zoo3.utils import ALGOS\n"
+        "assert 'spiking_td3' not in ALGOS\n"
+        "import sb3_spiking.zoo\n"
+        "names = sb3_spiking.zoo.register()\n"
+        "assert set(names) <= set(ALGOS) and 'dsqn' in names\n"
+        "from rl_zoo3.hyperparams_opt import HYPERPARAMS_SAMPLER\n"
+        "assert 'spiking_td3' in HYPERPARAMS_SAMPLER\n"
+        "consts = [c for c in enjoy.enjoy.__code__.co_consts if isinstance(c, tuple) and 'td3' in c]\n"
+        "assert consts and 'spiking_td3' in consts[0]\n"
+        "print('ok')\n"
+    )
+    env = dict(_env(), SB3_SPIKING_NO_ZOO_HOOK="1")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.stdout.strip() == "ok", proc.stderr[-3000:]
