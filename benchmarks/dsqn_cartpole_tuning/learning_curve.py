@@ -2,13 +2,15 @@
 
     python benchmarks/dsqn_cartpole_tuning/learning_curve.py SEED LR STEPS   # README: 2 2.3e-3 80000
 
-The exploration schedule is scaled so that epsilon reaches its final value after 8k steps, as in
-the zoo's 50k-step setting (exploration_fraction 0.16).
+Settings from ``hyperparams/dsqn.yml`` with the given learning rate; the exploration fraction is
+scaled so that epsilon reaches its final value after 8k steps, as in the zoo's 50k-step setting.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 import gymnasium as gym
 import torch
@@ -17,6 +19,10 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
 from sb3_spiking import DSQN
+
+REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+from learning import load_hyperparams  # noqa: E402  (benchmarks/learning.py)
 
 
 class PrintEval(BaseCallback):
@@ -40,23 +46,10 @@ def main() -> None:
     parser.add_argument("steps", type=int)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    model = DSQN(
-        "MlpPolicy",
-        "CartPole-v1",
-        learning_rate=args.learning_rate,
-        batch_size=64,
-        buffer_size=100_000,
-        learning_starts=1000,
-        gamma=0.99,
-        target_update_interval=10,
-        train_freq=256,
-        gradient_steps=128,
-        exploration_fraction=0.16 * 50_000 / args.steps,
-        exploration_final_eps=0.04,
-        policy_kwargs=dict(net_arch=[256, 256], num_steps=5, decoder="membrane", membrane_readout="max"),
-        seed=args.seed,
-        device="cpu",
-    )
+    hp = load_hyperparams(os.path.join(REPO, "hyperparams", "dsqn.yml"), "CartPole-v1")  # zoo settings, T=5
+    hp.pop("n_timesteps")
+    hp.update(learning_rate=args.learning_rate, exploration_fraction=hp["exploration_fraction"] * 50_000 / args.steps)
+    model = DSQN("MlpPolicy", "CartPole-v1", seed=args.seed, device="cpu", **hp)
     model.learn(args.steps, callback=PrintEval(args.seed))
 
 
