@@ -18,6 +18,8 @@ _EXPORTS = {
     "SpikingPPO": "sb3_spiking.ppo",
     "SpikingSAC": "sb3_spiking.sac",
     "SpikingA2C": "sb3_spiking.a2c",
+    "SpikingBCQ": "sb3_spiking.bcq",
+    "BCQ": "sb3_spiking.bcq",
     "SpikingActorCriticPolicy": "sb3_spiking.common.policies",
     "SpikingActorCriticCnnPolicy": "sb3_spiking.common.policies",
     "SpikingMultiInputActorCriticPolicy": "sb3_spiking.common.policies",
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from sb3_spiking.common.energy import energy_report
     from sb3_spiking.ddpg import SpikingDDPG
     from sb3_spiking.a2c import SpikingA2C
+    from sb3_spiking.bcq import BCQ, SpikingBCQ
     from sb3_spiking.common.policies import (
         SpikingActorCriticCnnPolicy,
         SpikingActorCriticPolicy,

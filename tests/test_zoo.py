@@ -376,6 +376,29 @@ def test_check_hyperparams_accepts_shipped_files() -> None:
 CONFIGS = sorted((REPO / "zoo_configs").glob("*/*.yml"))
 
 
+def test_offline_spiking_bcq_trains_and_enjoys_through_the_zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """rl_zoo3 train/enjoy with --algo spiking_bcq on a tiny Minari dataset; a missing dataset
+    names the command that creates it."""
+    from stable_baselines3 import TD3
+
+    from sb3_spiking.offline import collect_dataset
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "datasets"))  # _env() passes it on
+    collect_dataset(TD3("MlpPolicy", "Pendulum-v1", seed=0, policy_kwargs=dict(net_arch=[8])), "Pendulum-v1", 300, "pendulum/zoo-v0")
+    conf = tmp_path / "bcq.yml"
+    conf.write_text(
+        "Pendulum-v1:\n  n_timesteps: 60\n  policy: MlpPolicy\n  dataset: pendulum/zoo-v0\n  batch_size: 32\n"
+        "  policy_kwargs: \"dict(net_arch=[16], vae_arch=[16], encoder='learnable', decoder='learnable', num_steps=2)\"\n"
+    )
+    run(["train", "--algo", "spiking_bcq", "--env", "Pendulum-v1", "-conf", str(conf), "-f", "logs", "--eval-freq", "30", "--eval-episodes", "1"], tmp_path)
+    assert (tmp_path / "logs" / "spiking_bcq" / "Pendulum-v1_1" / "Pendulum-v1.zip").is_file()
+    out = run(["enjoy", "--algo", "spiking_bcq", "--env", "Pendulum-v1", "-f", "logs", "-n", "210", "--no-render"], tmp_path)
+    assert "Mean reward" in out.stdout
+    missing = run(["train", "--algo", "spiking_bcq", "--env", "Pendulum-v1", "-n", "10", "-f", "logs2"], tmp_path, check=False)
+    assert missing.returncode != 0
+    assert "No local Minari dataset 'pendulum/td3-acsf-v0'" in missing.stderr and "sb3_spiking.offline collect" in missing.stderr
+
+
 @pytest.mark.parametrize("path", CONFIGS, ids=[f"{p.parent.name}/{p.name}" for p in CONFIGS])
 def test_zoo_configs_are_valid(path: Path) -> None:
     import gymnasium as gym
@@ -384,7 +407,7 @@ def test_zoo_configs_are_valid(path: Path) -> None:
 
     from sb3_spiking.zoo.plugin import ZOO_ALGOS, check_hyperparams
 
-    algo = path.stem
+    algo = "spiking_bcq" if path.parent.name == "acsf" else path.stem  # acsf/<mode>.yml
     entries = yaml.safe_load(path.read_text())
     for env_id, hyperparams in entries.items():
         assert env_id in gym.registry or env_id == "atari", f"{path}: unknown env {env_id}"

@@ -13,7 +13,7 @@ from torch import nn
 from sb3_spiking.snn.encoders import _linear_numpy
 from sb3_spiking.snn.neurons import LIF, LeakyReadout, numpy_view
 
-DECODERS = ("membrane", "rate", "learnable", "population")
+DECODERS = ("membrane", "rate", "learnable", "population", "spike_count")
 
 
 class Decoder(nn.Module):
@@ -125,6 +125,61 @@ class PopulationDecoder(Decoder):
         return (rates * numpy_view(self, "pop_weight")).sum(-1) + numpy_view(self, "pop_bias")
 
 
+class SpikeCountDecoder(Decoder):
+    """Spiking output neurons read out as **spike count + final membrane potential** (the readout
+    of ANN-to-SNN converted DQNs, Tan et al., AAAI 2021; see :mod:`sb3_spiking.conversion`).
+
+    The output neurons are the engine's :class:`~sb3_spiking.snn.neurons.LIF` (they spike, and
+    the accounting counts their spikes and the synaptic operations feeding them); with
+    ``beta=1`` they are integrate-and-fire neurons. The membrane left after the last step is not
+    simulated a second time but read from the input currents ``I_t`` and the spikes ``s_t`` the
+    LIF returned, since the recurrence is linear between spikes:
+
+    - subtractive reset: ``post_t = beta * post_{t-1} + I_t - thr * s_t``, so
+      ``post_{T-1} = sum_t beta^(T-1-t) * (I_t - thr * s_t)``;
+    - reset to zero: what arrived after the last spike, ``sum_{t > k} beta^(T-1-t) * I_t``
+      (``k`` the last spike's step).
+
+    The residual breaks the ties of the integer count. For IF neurons with subtractive reset and
+    ``threshold=1`` the output equals the total input current ``sum_t I_t``.
+
+    :param neuron_kwargs: options of the output neurons (shared with the hidden layers).
+    """
+
+    def __init__(self, in_features: int, out_features: int, num_steps: int, **neuron_kwargs) -> None:
+        super().__init__(in_features, out_features, num_steps)
+        self.linear = nn.Linear(in_features, out_features)
+        self.lif = LIF(out_features, **neuron_kwargs)
+        lag = torch.arange(num_steps - 1, -1, -1, dtype=torch.float32)[:, None, None]  # T-1-t, [T, 1, 1]
+        self.register_buffer("_lag", lag, persistent=False)
+
+    def forward(self, spikes: torch.Tensor) -> torch.Tensor:
+        steps, batch = spikes.shape[:2]
+        cur = self.linear(spikes.flatten(0, 1)).view(steps, batch, -1)
+        out_spikes = self.lif(cur)
+        beta, thr = self.lif.neuron_params()
+        if self.lif.reset_mechanism == "zero":  # steps after the last spike: no spike from t on
+            residual = cur * (out_spikes.flip(0).cumsum(0).flip(0) == 0)
+        else:
+            residual = cur - out_spikes * thr
+        if self.lif.learn_beta or not bool((beta == 1.0).all()):
+            residual = residual * beta.pow(self._lag)
+        return out_spikes.sum(0) + residual.sum(0)
+
+    def numpy_forward(self, spikes: np.ndarray) -> np.ndarray:
+        steps, batch = spikes.shape[:2]
+        cur = _linear_numpy(self.linear, spikes.reshape(steps * batch, -1)).reshape(steps, batch, -1)
+        out_spikes = self.lif.numpy_forward(cur)
+        beta, thr = (t.detach().numpy() for t in self.lif.neuron_params())
+        if self.lif.reset_mechanism == "zero":
+            residual = cur * (np.cumsum(out_spikes[::-1], axis=0)[::-1] == 0)
+        else:
+            residual = cur - out_spikes * thr
+        if self.lif.learn_beta or not (beta == 1.0).all():
+            residual = residual * beta ** numpy_view(self, "_lag")
+        return out_spikes.sum(0) + residual.sum(0)
+
+
 def make_decoder(
     name: str,
     in_features: int,
@@ -134,12 +189,13 @@ def make_decoder(
     neuron_kwargs: dict | None = None,
     **kwargs,
 ) -> Decoder:
-    """Build a decoder by name (``membrane``, ``rate``, ``learnable``, ``population``).
+    """Build a decoder by name (``membrane``, ``rate``, ``learnable``, ``population``,
+    ``spike_count``).
 
     :param readout: ``membrane_readout`` (membrane decoder only; default ``"max"``).
     :param neuron_kwargs: neuron options shared with the hidden layers (``beta``, ``threshold``,
         ``surrogate``, ...); the membrane decoder uses ``beta``/``learn_beta``, the population
-        decoder all of them.
+        and spike-count decoders all of them.
     :param kwargs: the decoder's own options (``decoder_kwargs``); unknown ones raise TypeError.
     """
     neuron_kwargs = dict(neuron_kwargs or {})
@@ -159,4 +215,6 @@ def make_decoder(
         return LearnableDecoder(in_features, out_features, num_steps, **kwargs)
     if name == "population":
         return PopulationDecoder(in_features, out_features, num_steps, **kwargs, **neuron_kwargs)
+    if name == "spike_count":
+        return SpikeCountDecoder(in_features, out_features, num_steps, **kwargs, **neuron_kwargs)
     raise ValueError(f"Unknown decoder={name!r}; allowed: {DECODERS}")

@@ -171,11 +171,18 @@ class RateEncoder(Encoder):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         p = self.probabilities(obs)
         if not self.training:
-            return regular_spikes(p, self.num_steps)
-        if self.seed is not None and (self._generator is None or self._generator.device != p.device):
-            self._generator = torch.Generator(device=p.device)
-            self._generator.manual_seed(self.seed)
-        return torch.bernoulli(p.expand(self.num_steps, *p.shape), generator=self._generator)
+            spikes = regular_spikes(p, self.num_steps)
+        else:
+            if self.seed is not None and (self._generator is None or self._generator.device != p.device):
+                self._generator = torch.Generator(device=p.device)
+                self._generator.manual_seed(self.seed)
+            spikes = torch.bernoulli(p.expand(self.num_steps, *p.shape), generator=self._generator)
+        if p.requires_grad:
+            # Straight-through estimator: the spikes' values, the gradient of their expectation
+            # (d spike_t / d p = 1). Sampling alone has no gradient, so a rate-coded critic gave
+            # the actor d Q / d action = 0 (its input is the action) and the actor never moved.
+            spikes = spikes + (p - p.detach())
+        return spikes
 
     def __getstate__(self):  # generators do not pickle/deepcopy; a copy restarts from the seed
         state = self.__dict__.copy()

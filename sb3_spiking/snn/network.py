@@ -11,7 +11,7 @@ from torch import nn
 
 from sb3_spiking.snn.decoders import PopulationDecoder, make_decoder
 from sb3_spiking.snn.encoders import _linear_numpy, make_encoder
-from sb3_spiking.snn.neurons import LIF
+from sb3_spiking.snn.neurons import LIF, make_hidden_units
 from sb3_spiking.snn.options import SpikingOptions, check_int
 
 
@@ -133,11 +133,12 @@ class SpikingNetwork(nn.Module):
         ``extra_synapses`` (e.g. convolutions before the dense part) are initialised too, and
         ``first_input_power`` is the mean square of the first synapse's real-valued input."""
         widths = [in_width, *hidden_sizes]
+        spiking = options.neuron == "lif"  # "relu": real-valued hidden units (an ablation)
         self.fcs = nn.ModuleList(
-            mark_synapse(nn.Linear(w_in, w_out), spike_input=first_spike_input if i == 0 else True)
+            mark_synapse(nn.Linear(w_in, w_out), spike_input=first_spike_input if i == 0 else spiking)
             for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:]))
         )
-        self.lifs = nn.ModuleList(LIF(w, **options.neuron_kwargs()) for w in hidden_sizes)
+        self.lifs = nn.ModuleList(make_hidden_units(options.neuron, w, **options.neuron_kwargs()) for w in hidden_sizes)
         self.decoder = make_decoder(
             options.decoder,
             hidden_sizes[-1],
@@ -149,7 +150,9 @@ class SpikingNetwork(nn.Module):
         )
         for module in self.decoder.modules():
             if isinstance(module, nn.Linear):
-                mark_synapse(module, spike_input=True)
+                mark_synapse(module, spike_input=spiking)
+        if not spiking:
+            return  # ReLU units: keep PyTorch's default init, as an ANN would
         spiking_synapses = [*extra_synapses, *self.fcs]
         if isinstance(self.decoder, PopulationDecoder):
             spiking_synapses.append(self.decoder.linear)
@@ -313,6 +316,8 @@ class SpikingNatureCNN(SpikingNetwork):
                 f"The spiking CNN takes pixels as a constant input current: encoder must be 'direct', "
                 f"got {options.encoder!r} (rate/learnable/population encoders are for vector observations)"
             )
+        if options.neuron != "lif":
+            raise ValueError(f"The spiking CNN supports neuron='lif' only, got neuron={options.neuron!r}")
         if len(image_shape) != 3:
             raise ValueError(f"image_shape must be (channels, height, width), got {tuple(image_shape)}")
         channels, height, width = (check_int("image_shape entry", v) for v in image_shape)

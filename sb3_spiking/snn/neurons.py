@@ -18,6 +18,8 @@ threshold gradients) vectorised over ``[T, ...]``. Measured on this project's 2-
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
@@ -423,3 +425,42 @@ class LeakyReadout(nn.Module):
         beta = self.beta.clamp(1e-6, 1.0)
         kernel = beta[:, None, None].pow(self._lag) * self._causal
         return torch.einsum("ntk,kbn->tbn", kernel, current)
+
+
+class ReLUUnits(nn.Module):
+    """Real-valued ReLU units with the interface of :class:`LIF` (``neuron="relu"``).
+
+    Not spiking: each time step is ``relu(current_t)``, independently. It exists for one ablation,
+    ACSF's "learnable coders around an ANN" (Qin et al., 2023), where the learnable encoder and
+    decoder of a spiking network wrap an ANN body instead. The accounting counts the layers they
+    feed as dense MACs (their inputs are real numbers).
+    """
+
+    def __init__(self, shape: int | tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = (shape,) if isinstance(shape, int) else tuple(shape)
+
+    def forward(self, current: torch.Tensor, num_steps: int | None = None) -> torch.Tensor:
+        """``relu(current)`` as ``[T, B, ...]``; a constant ``[B, ...]`` current is repeated ``num_steps`` times."""
+        out = torch.relu(current)
+        return out if num_steps is None else out.unsqueeze(0).expand(num_steps, *out.shape)
+
+    def numpy_forward(self, current: np.ndarray, num_steps: int | None = None) -> np.ndarray:
+        out = np.maximum(current, np.float32(0.0))
+        return out if num_steps is None else np.broadcast_to(out, (num_steps, *out.shape)).copy()
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}"
+
+
+#: Hidden units of the option ``neuron``: spiking LIF neurons (the default) or ReLU (ablation).
+NEURONS = ("lif", "relu")
+
+
+def make_hidden_units(neuron: str, shape: int | tuple[int, ...], **neuron_kwargs: Any) -> nn.Module:
+    """The hidden units of one layer: :class:`LIF` (``neuron="lif"``) or :class:`ReLUUnits`."""
+    if neuron == "lif":
+        return LIF(shape, **neuron_kwargs)
+    if neuron == "relu":
+        return ReLUUnits(shape)
+    raise ValueError(f"Unknown neuron={neuron!r}; allowed values: {', '.join(NEURONS)}")

@@ -13,16 +13,29 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
-from sb3_spiking.snn.decoders import DECODERS, LearnableDecoder, MembraneDecoder, PopulationDecoder, RateDecoder
+from sb3_spiking.snn.decoders import (
+    DECODERS,
+    LearnableDecoder,
+    MembraneDecoder,
+    PopulationDecoder,
+    RateDecoder,
+    SpikeCountDecoder,
+)
 from sb3_spiking.snn.encoders import ENCODERS, DirectEncoder, LearnableEncoder, PopulationEncoder, RateEncoder
-from sb3_spiking.snn.neurons import RESET_MECHANISMS, LeakyReadout
+from sb3_spiking.snn.neurons import NEURONS, RESET_MECHANISMS, LeakyReadout
 from sb3_spiking.snn.surrogates import resolve_surrogate
 
 MEMBRANE_READOUTS = LeakyReadout.READOUTS
 
 # Options each encoder/decoder accepts in encoder_kwargs/decoder_kwargs (the rest are wired by us).
 _ENCODER_CLASSES = {"direct": DirectEncoder, "rate": RateEncoder, "learnable": LearnableEncoder, "population": PopulationEncoder}
-_DECODER_CLASSES = {"membrane": MembraneDecoder, "rate": RateDecoder, "learnable": LearnableDecoder, "population": PopulationDecoder}
+_DECODER_CLASSES = {
+    "membrane": MembraneDecoder,
+    "rate": RateDecoder,
+    "learnable": LearnableDecoder,
+    "population": PopulationDecoder,
+    "spike_count": SpikeCountDecoder,
+}
 _WIRED = {"self", "in_features", "out_features", "num_steps", "low", "high", "readout", "beta", "learn_beta", "neuron_kwargs"}
 
 
@@ -62,7 +75,8 @@ class SpikingOptions:
 
     :param num_steps: T, simulation time steps per decision (int >= 1).
     :param encoder: ``"direct"``, ``"rate"``, ``"learnable"`` or ``"population"``.
-    :param decoder: ``"membrane"``, ``"rate"``, ``"learnable"`` or ``"population"``.
+    :param decoder: ``"membrane"``, ``"rate"``, ``"learnable"``, ``"population"`` or
+        ``"spike_count"`` (spiking output neurons, spike count + final membrane: converted DQNs).
     :param membrane_readout: ``"max"``, ``"mean"`` or ``"last"``; membrane decoder only
         (``None`` -> ``"max"``).
     :param beta: membrane decay of every LIF/LI neuron, in (0, 1].
@@ -74,6 +88,8 @@ class SpikingOptions:
     :param detach_reset: no gradient through the reset.
     :param encoder_kwargs: encoder-specific options (e.g. ``pop_dim`` for population coding).
     :param decoder_kwargs: decoder-specific options (e.g. ``pop_dim`` for population decoding).
+    :param neuron: hidden units, ``"lif"`` (spiking, default) or ``"relu"`` (real-valued ReLU units
+        run per time step: not a spiking network; ACSF's "learnable coders around an ANN" ablation).
     """
 
     num_steps: int = 5
@@ -89,6 +105,7 @@ class SpikingOptions:
     detach_reset: bool = True
     encoder_kwargs: dict[str, Any] | None = None
     decoder_kwargs: dict[str, Any] | None = None
+    neuron: str = "lif"
 
     def __post_init__(self) -> None:
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
@@ -114,6 +131,7 @@ class SpikingOptions:
         for name in ("learn_beta", "learn_threshold", "detach_reset"):
             check_bool(name, getattr(self, name))
         check_choice("reset_mechanism", self.reset_mechanism, RESET_MECHANISMS)
+        check_choice("neuron", self.neuron, NEURONS)
         for name, choice, classes in (
             ("encoder_kwargs", self.encoder, _ENCODER_CLASSES),
             ("decoder_kwargs", self.decoder, _DECODER_CLASSES),

@@ -1,0 +1,255 @@
+"""SpikingBCQ: offline Batch-Constrained Q-learning with spiking actor and critics (ACSF)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import torch as th
+import torch.nn.functional as F
+from gymnasium import spaces
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.utils import polyak_update
+
+from sb3_spiking.bcq.policies import BCQPolicy, MlpPolicy
+from sb3_spiking.common.options import SpikingAlgorithmMixin
+from sb3_spiking.offline.datasets import check_spaces_match, dataset_to_replay_buffer, load_dataset
+from sb3_spiking.snn.options import check_int
+
+SelfSpikingBCQ = TypeVar("SelfSpikingBCQ", bound="SpikingBCQ")
+
+
+def _check_unit(name: str, value: Any, low: float = 0.0, high: float = 1.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= float(value) <= high:
+        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
+    return float(value)
+
+
+class SpikingBCQ(SpikingAlgorithmMixin, OffPolicyAlgorithm):
+    """Offline BCQ (Fujimoto, Meger, Precup, ICML 2019) whose perturbation actor and twin critics
+    are spiking, as in ACSF (Qin, Yan, Tang, IJCAI 2023); the VAE generator stays an ANN.
+
+    It learns from a fixed Minari dataset only: ``learn(total_timesteps)`` runs
+    ``total_timesteps`` *gradient steps* on batches from the dataset and never steps the
+    environment, which serves for evaluation (``evaluate_policy``, ``EvalCallback``) and for its
+    spaces. Defaults are the BCQ/ACSF settings (lr 1e-3, batch 100, gamma 0.99, tau 0.005,
+    lambda 0.75, phi 0.05, 10 sampled actions in the target).
+
+    - ACSF: ``policy_kwargs=dict(encoder="learnable", decoder="learnable", num_steps=4)``
+      (spiking actor and critics; ``spiking_critic=False`` keeps ANN critics);
+    - rate coding: ``dict(encoder="rate", decoder="rate")``; max-over-time membrane readout:
+      ``dict(decoder="membrane", membrane_readout="max")``;
+    - plain ANN BCQ: ``policy_kwargs=dict(spiking=False)`` (also available as :class:`BCQ`).
+
+    :param policy: ``"MlpPolicy"`` or a policy class.
+    :param env: environment or id used for evaluation (Box actions); ``None`` recovers the
+        dataset's own evaluation environment.
+    :param dataset: a ``minari.MinariDataset``, a local Minari dataset id or a dataset directory
+        (see :func:`sb3_spiking.offline.collect_dataset`). Its spaces must match ``env``'s. Not
+        saved with the model (its id is): pass ``dataset=`` to ``load`` to train further from
+        another copy.
+    :param learning_rate: Adam learning rate of actor, critics and VAE (or a schedule).
+    :param batch_size: transitions per gradient step.
+    :param tau: polyak coefficient of the target actor and critics.
+    :param gamma: discount factor.
+    :param lmbda: weight of the smaller of the twin target Qs (the rest on the larger).
+    :param n_action_samples: VAE candidates per next state in the target.
+    :param policy_kwargs: policy options: spiking options, ``net_arch``, ``vae_arch``,
+        ``latent_dim``, ``phi``, ``n_action_samples_predict``...; ``phi`` may also be given here.
+    :param phi: largest perturbation of the actor (overrides ``policy_kwargs["phi"]``).
+    Other parameters as SB3's off-policy algorithms.
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": MlpPolicy}
+    policy: BCQPolicy
+
+    def __init__(
+        self,
+        policy: str | type[BCQPolicy],
+        env: GymEnv | str | None,
+        dataset: Any = None,
+        learning_rate: float | Schedule = 1e-3,
+        batch_size: int = 100,
+        tau: float = 0.005,
+        gamma: float = 0.99,
+        lmbda: float = 0.75,
+        n_action_samples: int = 10,
+        phi: float | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ) -> None:
+        self.dataset = dataset
+        self.dataset_id: str | None = None
+        if dataset is not None:
+            self.dataset = load_dataset(dataset)  # a missing dataset fails here, before any model is built
+            self.dataset_id = self.dataset.id
+            if env is None and _init_setup_model:
+                env = self.dataset.recover_environment(eval_env=True)
+        elif _init_setup_model:
+            raise ValueError(
+                f"{type(self).__name__} learns from a fixed dataset: pass dataset=<Minari dataset id or MinariDataset> "
+                "(create one with sb3_spiking.offline.collect_dataset)"
+            )
+        policy_kwargs = dict(policy_kwargs or {})
+        if phi is not None:
+            policy_kwargs["phi"] = phi
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            buffer_size=1,  # replaced by the dataset's transitions in _setup_model
+            learning_starts=0,
+            batch_size=check_int("batch_size", batch_size),
+            tau=_check_unit("tau", tau),
+            gamma=_check_unit("gamma", gamma),
+            policy_kwargs=policy_kwargs,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            device=device,
+            support_multi_env=True,
+            seed=seed,
+            sde_support=False,
+            supported_action_spaces=(spaces.Box,),
+        )
+        self.lmbda = _check_unit("lmbda", lmbda)
+        self.n_action_samples = check_int("n_action_samples", n_action_samples)
+        if _init_setup_model:
+            self._setup_model()
+
+    def _setup_model(self) -> None:
+        self._setup_lr_schedule()
+        self.set_random_seed(self.seed)
+        self.policy = self.policy_class(self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs)
+        self.policy = self.policy.to(self.device)
+        self.policy_kwargs = {**self.policy_kwargs, **self.policy._spiking_constructor_parameters()}
+        self.replay_buffer = None  # type: ignore[assignment]
+        if self.dataset is not None:
+            self._load_dataset()
+
+    def _load_dataset(self) -> None:
+        """Fill ``replay_buffer`` with the dataset's transitions, actions in the scaled space."""
+        source = self.dataset if self.dataset is not None else self.dataset_id
+        if source is None:
+            raise ValueError(f"{type(self).__name__} has no dataset to learn from: pass dataset=... to load()")
+        dataset = load_dataset(source)
+        check_spaces_match(dataset, self.observation_space, self.action_space, "the environment")
+        buffer = dataset_to_replay_buffer(dataset, device=self.device)
+        n = buffer.size()
+        buffer.actions[:n] = self.policy.scale_action(buffer.actions[:n])
+        self.replay_buffer = buffer
+        self.buffer_size = buffer.buffer_size
+        self.dataset, self.dataset_id = dataset, dataset.id
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "dataset"]
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        return ["policy", "policy.actor.optimizer", "policy.critic.optimizer", "policy.vae.optimizer"], []
+
+    def train(self, gradient_steps: int, batch_size: int = 100) -> None:
+        """``gradient_steps`` BCQ updates of the VAE, the critics and the actor, then the targets."""
+        policy = self.policy
+        policy.set_training_mode(True)
+        self._update_learning_rate([policy.actor.optimizer, policy.critic.optimizer, policy.vae.optimizer])
+        vae_losses, critic_losses, actor_losses = [], [], []
+        n = self.n_action_samples
+        for _ in range(gradient_steps):
+            data = self.replay_buffer.sample(batch_size)  # type: ignore[union-attr]
+
+            reconstruction, mean, std = policy.vae(data.observations, data.actions)
+            kl = -0.5 * (1 + th.log(std.pow(2)) - mean.pow(2) - std.pow(2)).mean()
+            vae_loss = F.mse_loss(reconstruction, data.actions) + 0.5 * kl
+            policy.vae.optimizer.zero_grad()
+            vae_loss.backward()
+            policy.vae.optimizer.step()
+
+            with th.no_grad():
+                next_obs = data.next_observations.repeat_interleave(n, dim=0)
+                next_actions = policy.actor_target(next_obs, policy.vae.decode(next_obs))
+                next_q = th.cat(policy.critic_target(next_obs, next_actions), dim=1)
+                soft_min = self.lmbda * next_q.min(dim=1).values + (1.0 - self.lmbda) * next_q.max(dim=1).values
+                next_value = soft_min.view(batch_size, n).max(dim=1).values.unsqueeze(1)
+                target_q = data.rewards + (1 - data.dones) * self.gamma * next_value
+            current_q = policy.critic(data.observations, data.actions)
+            critic_loss = sum(F.mse_loss(q, target_q) for q in current_q)
+            policy.critic.optimizer.zero_grad()
+            critic_loss.backward()  # type: ignore[union-attr]
+            policy.critic.optimizer.step()
+
+            with th.no_grad():
+                candidates = policy.vae.decode(data.observations)
+            actor_loss = -policy.critic.q1_forward(data.observations, policy.actor(data.observations, candidates)).mean()
+            policy.actor.optimizer.zero_grad()
+            actor_loss.backward()
+            policy.actor.optimizer.step()
+
+            # Every parameter (learnable beta/threshold of spiking neurons included) is averaged.
+            polyak_update(policy.critic.parameters(), policy.critic_target.parameters(), self.tau)
+            polyak_update(policy.actor.parameters(), policy.actor_target.parameters(), self.tau)
+            vae_losses.append(vae_loss.item())
+            critic_losses.append(critic_loss.item())  # type: ignore[union-attr]
+            actor_losses.append(actor_loss.item())
+
+        self._n_updates += gradient_steps
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/vae_loss", float(np.mean(vae_losses)))
+        self.logger.record("train/critic_loss", float(np.mean(critic_losses)))
+        self.logger.record("train/actor_loss", float(np.mean(actor_losses)))
+
+    def learn(
+        self: SelfSpikingBCQ,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 1000,
+        tb_log_name: str = "SpikingBCQ",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfSpikingBCQ:
+        """Run ``total_timesteps`` gradient steps on the dataset (the environment is not stepped).
+
+        Callbacks are called after every gradient step (so ``EvalCallback(eval_freq=...)`` counts
+        gradient steps); logs are written every ``log_interval`` gradient steps.
+        """
+        total_timesteps = check_int("total_timesteps", total_timesteps, minimum=0)
+        if self.replay_buffer is None:
+            self._load_dataset()
+        if self.env is None:  # loaded without an env: training does not need one, evaluation logs do
+            self.set_env(self.dataset.recover_environment(eval_env=True))
+        total_timesteps, callback = self._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
+        callback.on_training_start(locals(), globals())
+        while self.num_timesteps < total_timesteps:
+            self.train(gradient_steps=1, batch_size=self.batch_size)
+            self.num_timesteps += 1
+            self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
+            callback.update_locals(locals())
+            if not callback.on_step():
+                break
+            if log_interval and self.num_timesteps % log_interval == 0:
+                self._dump_offline_logs()
+        callback.on_training_end()
+        return self
+
+    def _dump_offline_logs(self) -> None:
+        elapsed = max((time.time_ns() - self.start_time) / 1e9, sys.float_info.epsilon)
+        self.logger.record("time/gradient_steps", self.num_timesteps, exclude="tensorboard")
+        self.logger.record("time/steps_per_second", int((self.num_timesteps - self._num_timesteps_at_start) / elapsed))
+        self.logger.record("time/time_elapsed", int(elapsed), exclude="tensorboard")
+        self.logger.dump(step=self.num_timesteps)
+
+
+class BCQ(SpikingBCQ):
+    """Plain (ANN) BCQ: :class:`SpikingBCQ` with ``policy_kwargs=dict(spiking=False)`` by default."""
+
+    def __init__(self, policy: str | type[BCQPolicy], env: GymEnv | str | None, dataset: Any = None, **kwargs: Any) -> None:
+        policy_kwargs = {"spiking": False, **(kwargs.pop("policy_kwargs", None) or {})}
+        super().__init__(policy, env, dataset, policy_kwargs=policy_kwargs, **kwargs)
