@@ -20,6 +20,8 @@ _EXPORTS = {
     "SpikingA2C": "sb3_spiking.a2c",
     "SpikingBCQ": "sb3_spiking.bcq",
     "BCQ": "sb3_spiking.bcq",
+    "SpikingDecisionTransformer": "sb3_spiking.dt",
+    "DecisionTransformer": "sb3_spiking.dt",
     "SpikingActorCriticPolicy": "sb3_spiking.common.policies",
     "SpikingActorCriticCnnPolicy": "sb3_spiking.common.policies",
     "SpikingMultiInputActorCriticPolicy": "sb3_spiking.common.policies",
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
         SpikingMultiInputActorCriticPolicy,
     )
     from sb3_spiking.dsqn import DSQN
+    from sb3_spiking.dt import DecisionTransformer, SpikingDecisionTransformer
     from sb3_spiking.ppo import SpikingPPO
     from sb3_spiking.sac import SpikingSAC
     from sb3_spiking.snn.options import SpikingOptions

@@ -16,13 +16,17 @@ What is counted, per forward call:
   the decision path): dense multiply-accumulates (MACs) for the rows it actually processed -- a
   first layer computed once counts once, not T times.
 - Modules may add their own dense work through a method ``extra_macs(inputs, output) -> int``
-  (e.g. the population decoder's weighted sum).
+  (e.g. the population decoder's weighted sum), and their own accumulates driven by spikes
+  through ``extra_sops(inputs, output) -> float`` (e.g. a spike-driven attention's products of
+  spike matrices, which are not ``nn.Linear`` layers).
 
 Energy uses the usual 45 nm CMOS figures (Horowitz, ISSCC 2014), as in the spiking-RL papers:
 ``E_AC = 0.9 pJ`` per accumulate and ``E_MAC = 4.6 pJ`` per multiply-accumulate. Neuron-state
 updates and memory traffic are not included (for either network), so the ratio compares
 arithmetic only. The ANN reference is the same-shape ANN (``ann_macs_per_sample`` of each
-spiking network, plus the dense layers around it), all dense MACs, once per decision.
+spiking network, plus the dense layers around it), all dense MACs, once per decision. A network
+whose ANN cost depends on the input's shape (a transformer over a variable number of tokens)
+defines ``ann_macs_of(inputs, output) -> float`` instead of ``ann_macs_per_sample``.
 """
 
 from __future__ import annotations
@@ -104,7 +108,7 @@ class OpCounter:
         inside_snn: set[int] = set()
         self._numpy_flags: list[tuple[nn.Module, bool]] = []
         for name, mod in self.module.named_modules():
-            if getattr(mod, "ann_macs_per_sample", 0):
+            if getattr(mod, "ann_macs_per_sample", 0) or hasattr(mod, "ann_macs_of"):
                 inside_snn.update(id(m) for m in mod.modules())
                 self._handles.append(mod.register_forward_hook(self._snn_hook))
                 # the hooks below live on torch modules: keep the counted run in torch
@@ -118,6 +122,8 @@ class OpCounter:
                 self._handles.append(mod.register_forward_hook(hook))
             if hasattr(mod, "extra_macs"):
                 self._handles.append(mod.register_forward_hook(self._make_extra_hook(name)))
+            if hasattr(mod, "extra_sops"):
+                self._handles.append(mod.register_forward_hook(self._make_extra_sops_hook(name)))
         return self
 
     def __exit__(self, *exc) -> None:
@@ -136,7 +142,10 @@ class OpCounter:
         return self.layers[name]
 
     def _snn_hook(self, module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        self.ann_macs += module.ann_macs_per_sample * inputs[0].shape[0]  # type: ignore[operator]
+        if hasattr(module, "ann_macs_of"):
+            self.ann_macs += float(module.ann_macs_of(inputs, output))  # type: ignore[operator]
+        else:
+            self.ann_macs += module.ann_macs_per_sample * inputs[0].shape[0]  # type: ignore[operator]
 
     def _make_lif_hook(self, name: str):
         def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
@@ -164,6 +173,12 @@ class OpCounter:
     def _make_extra_hook(self, name: str):
         def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
             self._layer(name, "dense").macs += float(module.extra_macs(inputs, output))  # type: ignore[operator]
+
+        return hook
+
+    def _make_extra_sops_hook(self, name: str):
+        def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+            self._layer(name, "synapse").synaptic_ops += float(module.extra_sops(inputs, output))  # type: ignore[operator]
 
         return hook
 
