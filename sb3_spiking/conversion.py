@@ -114,7 +114,7 @@ def _dqn_layers(model: Any) -> tuple[str, list[nn.Linear | nn.Conv2d], dict[str,
             raise ValueError(
                 "convert_dqn needs at least one hidden layer in the DQN's net_arch (a spiking MLP has hidden spiking layers)"
             )
-        return "MlpPolicy", linears, dict(net_arch=net_arch, **spiking)
+        return "MlpPolicy", linears, dict(net_arch=net_arch, normalize_images=model.policy.normalize_images, **spiking)
     if type(extractor) is NatureCNN:
         convs = [m for m in extractor.cnn if isinstance(m, nn.Conv2d)]
         fc1 = extractor.linear[0]
@@ -175,14 +175,16 @@ def _checked_env(model: Any, env: GymEnv) -> VecEnv:
 def _checked_frames(model: Any, frames: Any) -> np.ndarray:
     frames = np.asarray(frames)
     space = model.observation_space
-    if frames.dtype == object or frames.ndim != len(space.shape) + 1 or frames.shape[1:] != space.shape:
+    if frames.ndim != len(space.shape) + 1 or frames.shape[1:] != space.shape:
         raise ValueError(
             f"calibration observations must be an array of shape (n, {', '.join(map(str, space.shape))}) "
             f"matching the model's observation space {space}, got shape {frames.shape}"
         )
     if len(frames) < 1:
         raise ValueError("calibration must hold at least one observation")
-    if not np.isfinite(frames.astype(np.float64, copy=False)).all():
+    if not (np.issubdtype(frames.dtype, np.number) or frames.dtype == bool):
+        raise ValueError(f"calibration observations must be numbers, got dtype {frames.dtype}")
+    if np.issubdtype(frames.dtype, np.inexact) and not np.isfinite(frames).all():
         raise ValueError("calibration observations contain NaN or inf")
     return frames
 

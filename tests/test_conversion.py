@@ -4,6 +4,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
+from gymnasium import spaces
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.envs import FakeImageEnv, SimpleMultiObsEnv
 from stable_baselines3.common.evaluation import evaluate_policy
@@ -270,8 +271,14 @@ def test_calibration_that_does_not_fit(dqn, frames):
         convert_dqn(dqn, frames[0])
     with pytest.raises(ValueError, match="NaN"):
         convert_dqn(dqn, np.full((10, 4), np.nan, dtype=np.float32))
-    with pytest.raises(ValueError, match="calibration env does not fit"):
+    with pytest.raises(ValueError, match="calibration env does not fit.*Observation spaces"):
         convert_dqn(dqn, gym.make("Acrobot-v1"))
+    box_actions = gym.make("CartPole-v1")
+    box_actions.action_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
+    with pytest.raises(ValueError, match="calibration env does not fit.*Action spaces"):
+        convert_dqn(dqn, box_actions)
+    with pytest.raises(ValueError, match="must be numbers"):
+        convert_dqn(dqn, np.array([["a", "b", "c", "d"]]))
     with pytest.raises(TypeError, match="calibration must be an env"):
         convert_dqn(dqn, "CartPole-v1")
 
