@@ -72,6 +72,9 @@ setup(
         "gymnasium>=1.0",
         "numpy",
         "pyyaml",  # hyperparams/*.yml (examples, benchmarks, RL Zoo plugin)
+        # Offline RL datasets (SpikingBCQ, decision transformers). The [hdf5] storage backend only:
+        # minari[create] would add JAX, which collect_dataset does not need.
+        "minari[hdf5]>=0.5",
         # No exact pin: users bring the torch build that fits their hardware (CPU/CUDA/ROCm).
         "torch>=2.3",
     ],

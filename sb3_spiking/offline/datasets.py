@@ -19,7 +19,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.buffers import ReplayBuffer
 
 from sb3_spiking.snn.options import check_int
@@ -44,7 +43,7 @@ def _import_minari() -> Any:
 
 
 def behaviour_action(
-    model: BaseAlgorithm, obs: np.ndarray, action_space: spaces.Space, rng: np.random.Generator, random_prob: float, noise_std: float
+    model: Any, obs: np.ndarray, action_space: spaces.Space, rng: np.random.Generator, random_prob: float, noise_std: float
 ) -> np.ndarray | int:
     """One behaviour action for a single observation (the ACSF/BCQ recipe).
 
@@ -68,7 +67,7 @@ def behaviour_action(
 
 
 def collect_dataset(
-    model: BaseAlgorithm,
+    model: Any,
     env_id: str,
     n_steps: int,
     dataset_id: str,
@@ -92,7 +91,8 @@ def collect_dataset(
 
     :param model: a trained SB3 model (TD3, DDPG, SAC, PPO, DQN, a spiking one...) that takes the
         environment's raw observations (a model trained with ``VecNormalize`` needs its
-        normalisation applied first: not supported here).
+        normalisation applied first: not supported here), or any object with SB3's
+        ``predict(obs, deterministic=True) -> (action, state)`` (e.g. a scripted controller).
     :param env_id: Gymnasium id of the environment.
     :param n_steps: number of transitions to collect (>= 1).
     :param dataset_id: Minari id ``[namespace/]name-v<version>``, e.g. ``"pendulum/td3-acsf-v0"``;
@@ -106,8 +106,11 @@ def collect_dataset(
     :return: the ``minari.MinariDataset`` that was written.
     """
     minari = _import_minari()
-    if not isinstance(model, BaseAlgorithm):
-        raise TypeError(f"collect_dataset needs a trained SB3 model (e.g. TD3.load(...)), got {type(model).__name__}")
+    if not callable(getattr(model, "predict", None)):
+        raise TypeError(
+            "collect_dataset needs a trained SB3 model (e.g. TD3.load(...)) or any object with SB3's "
+            f"predict(obs, deterministic=True) -> (action, state), got {type(model).__name__}"
+        )
     n_steps = check_int("n_steps", n_steps)
     seed = check_int("seed", seed, minimum=0)
     random_prob = _check_probability("random_prob", random_prob)
@@ -128,10 +131,11 @@ def collect_dataset(
     if not isinstance(env.action_space, (spaces.Box, spaces.Discrete)):
         env.close()
         raise ValueError(f"collect_dataset supports Box and Discrete action spaces, got {env.action_space}")
-    if env.observation_space.shape != model.observation_space.shape:
+    model_space = getattr(model, "observation_space", None)
+    if model_space is not None and env.observation_space.shape != model_space.shape:
         env.close()
         raise ValueError(
-            f"The model was trained on observations of shape {model.observation_space.shape}, but {env_id} has "
+            f"The model was trained on observations of shape {model_space.shape}, but {env_id} has "
             f"{env.observation_space.shape}"
         )
     # Episodes are gathered here and written with ``minari.create_dataset_from_buffers``, not with
