@@ -50,13 +50,7 @@ def hand_built_dqn(seed: int = 0) -> DQN:
     return model
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Single-threaded torch: with other processes on the 2 cores, torch's 2 threads spin against them."""
-    threads = th.get_num_threads()
-    th.set_num_threads(1)
-    yield
-    th.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -21,14 +21,7 @@ from sb3_spiking.robustness import (
 from sb3_spiking.robustness import main as robustness_main
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Single-threaded torch: with other processes on the 2 cores, torch's 2 threads spin against
-    them (DQN training measured 212 s instead of 6 s)."""
-    threads = th.get_num_threads()
-    th.set_num_threads(1)
-    yield
-    th.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from sb3_spiking.snn.decoders import (
     MembraneDecoder,
     PopulationDecoder,
     RateDecoder,
+    SpikeCountDecoder,
     make_decoder,
 )
 from sb3_spiking.snn.encoders import (
@@ -20,7 +21,7 @@ from sb3_spiking.snn.encoders import (
     make_encoder,
 )
 from sb3_spiking.snn.network import SpikingMLP, SpikingNatureCNN, SpikingNetwork, check_finite_input
-from sb3_spiking.snn.neurons import LIF, LeakyReadout, lif_reference, lif_scan
+from sb3_spiking.snn.neurons import LIF, NEURONS, LeakyReadout, ReLUUnits, lif_reference, lif_scan
 from sb3_spiking.snn.options import MEMBRANE_READOUTS, SpikingOptions
 from sb3_spiking.snn.surrogates import SURROGATES, resolve_surrogate
 
@@ -43,6 +44,9 @@ __all__ = [
     "PopulationDecoder",
     "PopulationEncoder",
     "RateDecoder",
+    "ReLUUnits",
+    "SpikeCountDecoder",
+    "NEURONS",
     "RateEncoder",
     "SpikingMLP",
     "SpikingNatureCNN",
