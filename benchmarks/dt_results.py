@@ -8,10 +8,11 @@ Stages (each appends JSON lines to ``--out``; ``table`` prints the markdown tabl
     python benchmarks/dt_results.py collect
     # 2. offline training, 3 seeds, ANN and spiking, evaluated with evaluate_policy (return-to-go
     #    decremented by the reward model) and with exact returns-to-go (true rewards)
-    python benchmarks/dt_results.py train --env CartPole-v1 --seeds 0 1 2
-    python benchmarks/dt_results.py train --env Pendulum-v1 --seeds 0 1 2
+    python benchmarks/dt_results.py train --env CartPole-v1 --seeds 0 1 2 --variants ann snn snn_sd
+    python benchmarks/dt_results.py train --env Pendulum-v1 --seeds 0 1 2 --variants ann snn
     # 3. batch-1 predict latency (ANN and spiking in the same process, interleaved) and energy
     python benchmarks/dt_results.py latency --env CartPole-v1
+    python benchmarks/dt_results.py latency --env Pendulum-v1
     python benchmarks/dt_results.py table
 
 Everything runs single-threaded (``torch.set_num_threads(1)``), one process at a time.
@@ -35,7 +36,7 @@ DEFAULT_OUT = ROOT / "benchmarks" / "dt_results.jsonl"
 
 #: dataset id, behaviour recipe and training budget per environment
 ENVS: dict[str, dict[str, Any]] = {
-    "CartPole-v1": dict(dataset="cartpole/ppo-acsf-v0", steps=600, eval_episodes=10),
+    "CartPole-v1": dict(dataset="cartpole/ppo-acsf-v0", steps=150, eval_episodes=10),
     "Pendulum-v1": dict(dataset="pendulum/td3-acsf-v0", steps=600, eval_episodes=10),
 }
 
@@ -160,9 +161,10 @@ def cmd_train(args: argparse.Namespace) -> None:
             start = time.time()
             model.learn(steps)
             train_s = time.time() - start
-            env = make_vec_env(args.env, n_envs=1, seed=10_000 + seed)
+            # 10 episodes on 5 parallel envs (batched predict), the same seeds for both RTG modes
+            env = make_vec_env(args.env, n_envs=5, seed=10_000 + seed)
             mean, std = evaluate_policy(model, env, n_eval_episodes=cfg["eval_episodes"])
-            env = make_vec_env(args.env, n_envs=1, seed=10_000 + seed)
+            env = make_vec_env(args.env, n_envs=5, seed=10_000 + seed)
             exact_mean, exact_std = evaluate_with_rewards(model, env, n_eval_episodes=cfg["eval_episodes"])
             report = model.context_energy_report(256)
             if args.save_dir:
@@ -231,34 +233,53 @@ def cmd_latency(args: argparse.Namespace) -> None:
 # -- table ----------------------------------------------------------------------------------
 def cmd_table(args: argparse.Namespace) -> None:
     rows = [json.loads(line) for line in open(args.out)] if Path(args.out).exists() else []
+    for r in [r for r in rows if r["stage"] == "collect"]:
+        print(
+            f"{r['env']}: {r['dataset']} from {r['behaviour']} (return {r['behaviour_return']:.1f}), "
+            f"{r['transitions']} transitions in {r['episodes']} episodes, episode return mean "
+            f"{r['dataset_return_mean']:.1f}, max {r['dataset_return_max']:.1f}"
+        )
     train = [r for r in rows if r["stage"] == "train"]
     for env_id in dict.fromkeys(r["env"] for r in train):
-        print(f"\n### {env_id}\n")
+        sel_env = [r for r in train if r["env"] == env_id]
+        print(f"\n### {env_id} ({sel_env[0]['gradient_steps']} gradient steps, target return {sel_env[0]['target_return']:g})\n")
         print(
-        print(
-            "| model | seeds | return, predicted RTG (evaluate_policy) | return, exact RTG | spikes/decision "
-            "| energy ratio | train s |"
+            "| model | return, RTG from reward model (`evaluate_policy`) | mean | return, exact RTG | mean "
+            "| spikes / decision | firing rate | energy ratio | train s |"
         )
-        )
-        print("|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")
+        means = {}
         for variant in VARIANTS:
-            sel = [r for r in train if r["env"] == env_id and r["variant"] == variant]
+            sel = sorted((r for r in sel_env if r["variant"] == variant), key=lambda r: r["seed"])
             if not sel:
                 continue
-            sel.sort(key=lambda r: r["seed"])
-            per_seed = " / ".join(f"{r['return_predicted_rtg']:.1f}" for r in sel)
+            means[variant] = float(np.mean([r["return_predicted_rtg"] for r in sel]))
+            predicted = " / ".join(f"{r['return_predicted_rtg']:.1f}" for r in sel)
             exact = " / ".join(f"{r['return_exact_rtg']:.1f}" for r in sel)
-            mean = np.mean([r["return_predicted_rtg"] for r in sel])
-            mean_exact = np.mean([r["return_exact_rtg"] for r in sel])
+            seeds = ",".join(str(r["seed"]) for r in sel)
             print(
-                f"| {variant} | {','.join(str(r['seed']) for r in sel)} | {per_seed} (mean **{mean:.1f}**) | "
-                f"{exact} (mean {mean_exact:.1f}) | {np.mean([r['spikes'] for r in sel]):.0f} | "
-                f"{np.mean([r['energy_ratio'] for r in sel]):.3f} | {np.mean([r['train_s'] for r in sel]):.0f} |"
+                f"| {variant} (seeds {seeds}) | {predicted} | **{means[variant]:.1f}** | {exact} "
+                f"| {np.mean([r['return_exact_rtg'] for r in sel]):.1f} "
+                f"| {np.mean([r['spikes'] for r in sel]):.0f} | {np.mean([r['firing_rate'] for r in sel]):.3f} "
+                f"| {np.mean([r['energy_ratio'] for r in sel]):.3f} | {np.mean([r['train_s'] for r in sel]):.0f} |"
             )
-    for r in [r for r in rows if r["stage"] == "latency"]:
-        parts = [f"{k[:-3]} {v:.0f} us" for k, v in r.items() if k.endswith("_us")]
-        ratios = [f"{k[:-6]}/ann {v:.2f}x" for k, v in r.items() if k.endswith("_ratio")]
-        print(f"\nlatency {r['env']} (batch 1, context up to 20): " + ", ".join(parts) + "; " + ", ".join(ratios))
+        if "ann" in means:
+            for variant, mean in means.items():
+                if variant != "ann":
+                    if means["ann"] > 0:
+                        print(f"\n{variant} / ann mean return: {mean / means['ann']:.3f}")
+                    else:  # negative returns (Pendulum): a ratio means nothing, give the difference
+                        print(f"\n{variant} - ann mean return: {mean - means['ann']:+.1f}")
+    lat = [r for r in rows if r["stage"] == "latency"]
+    if lat:
+        print("\n| env | batch-1 `predict` median, ANN | spiking (softmax) | ratio | spiking (spike-driven) | ratio |")
+        print("|---|---|---|---|---|---|")
+        for r in lat:
+            print(
+                f"| {r['env']} | {r.get('ann_us', float('nan')):.0f} us | {r.get('snn_us', float('nan')):.0f} us "
+                f"| {r.get('snn_ratio', float('nan')):.2f}x | {r.get('snn_sd_us', float('nan')):.0f} us "
+                f"| {r.get('snn_sd_ratio', float('nan')):.2f}x |"
+            )
 
 
 def main() -> None:
