@@ -16,6 +16,8 @@ from sb3_spiking.dt.transformer import DecisionTransformerNet
 from sb3_spiking.offline import collect_dataset
 from sb3_spiking.snn import LIF, OpCounter, SpikingOptions
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
+
 #: tiny models: the default run of this file must stay fast
 TINY = dict(hidden_dim=32, n_layers=1, reward_arch=[16])
 VARIANTS = {
@@ -66,15 +68,6 @@ class DictObs(gym.Env):
 
     def step(self, action):
         return {"x": np.zeros(2, np.float32)}, 0.0, True, False, {}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models: one thread is faster than two fighting over a shared CPU."""
-    threads = th.get_num_threads()
-    th.set_num_threads(1)
-    yield
-    th.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
