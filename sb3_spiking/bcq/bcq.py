@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-import time
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch as th
@@ -12,16 +10,14 @@ import torch.nn.functional as F
 from gymnasium import spaces
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedule
+from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from stable_baselines3.common.utils import polyak_update
 
 from sb3_spiking.bcq.policies import BCQPolicy, MlpPolicy
 from sb3_spiking.common.options import SpikingAlgorithmMixin
-from sb3_spiking.offline.datasets import check_spaces_match, dataset_to_replay_buffer, load_dataset
+from sb3_spiking.offline.algorithm import OfflineAlgorithmMixin
+from sb3_spiking.offline.datasets import check_spaces_match, dataset_to_replay_buffer
 from sb3_spiking.snn.options import check_int
-
-SelfSpikingBCQ = TypeVar("SelfSpikingBCQ", bound="SpikingBCQ")
-
 
 def _check_unit(name: str, value: Any, low: float = 0.0, high: float = 1.0) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= float(value) <= high:
@@ -29,7 +25,7 @@ def _check_unit(name: str, value: Any, low: float = 0.0, high: float = 1.0) -> f
     return float(value)
 
 
-class SpikingBCQ(SpikingAlgorithmMixin, OffPolicyAlgorithm):
+class SpikingBCQ(OfflineAlgorithmMixin, SpikingAlgorithmMixin, OffPolicyAlgorithm):
     """Offline BCQ (Fujimoto, Meger, Precup, ICML 2019) whose perturbation actor and twin critics
     are spiking, as in ACSF (Qin, Yan, Tang, IJCAI 2023); the VAE generator stays an ANN.
 
@@ -66,6 +62,8 @@ class SpikingBCQ(SpikingAlgorithmMixin, OffPolicyAlgorithm):
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": MlpPolicy}
     policy: BCQPolicy
+    default_log_interval = 1000
+    default_tb_log_name = "SpikingBCQ"
 
     def __init__(
         self,
@@ -87,18 +85,7 @@ class SpikingBCQ(SpikingAlgorithmMixin, OffPolicyAlgorithm):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
-        self.dataset = dataset
-        self.dataset_id: str | None = None
-        if dataset is not None:
-            self.dataset = load_dataset(dataset)  # a missing dataset fails here, before any model is built
-            self.dataset_id = self.dataset.id
-            if env is None and _init_setup_model:
-                env = self.dataset.recover_environment(eval_env=True)
-        elif _init_setup_model:
-            raise ValueError(
-                f"{type(self).__name__} learns from a fixed dataset: pass dataset=<Minari dataset id or MinariDataset> "
-                "(create one with sb3_spiking.offline.collect_dataset)"
-            )
+        env = self._init_dataset(dataset, env, _init_setup_model)
         policy_kwargs = dict(policy_kwargs or {})
         if phi is not None:
             policy_kwargs["phi"] = phi
@@ -134,14 +121,14 @@ class SpikingBCQ(SpikingAlgorithmMixin, OffPolicyAlgorithm):
         self.policy_kwargs = {**self.policy_kwargs, **self.policy._spiking_constructor_parameters()}
         self.replay_buffer = None  # type: ignore[assignment]
         if self.dataset is not None:
-            self._load_dataset()
+            self._load_data()
 
-    def _load_dataset(self) -> None:
+    def _data_loaded(self) -> bool:
+        return self.replay_buffer is not None
+
+    def _load_data(self) -> None:
         """Fill ``replay_buffer`` with the dataset's transitions, actions in the scaled space."""
-        source = self.dataset if self.dataset is not None else self.dataset_id
-        if source is None:
-            raise ValueError(f"{type(self).__name__} has no dataset to learn from: pass dataset=... to load()")
-        dataset = load_dataset(source)
+        dataset = self._open_dataset()
         check_spaces_match(dataset, self.observation_space, self.action_space, "the environment")
         buffer = dataset_to_replay_buffer(dataset, device=self.device)
         n = buffer.size()
@@ -149,9 +136,6 @@ class SpikingBCQ(SpikingAlgorithmMixin, OffPolicyAlgorithm):
         self.replay_buffer = buffer
         self.buffer_size = buffer.buffer_size
         self.dataset, self.dataset_id = dataset, dataset.id
-
-    def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "dataset"]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "policy.actor.optimizer", "policy.critic.optimizer", "policy.vae.optimizer"], []
@@ -205,46 +189,6 @@ class SpikingBCQ(SpikingAlgorithmMixin, OffPolicyAlgorithm):
         self.logger.record("train/vae_loss", float(np.mean(vae_losses)))
         self.logger.record("train/critic_loss", float(np.mean(critic_losses)))
         self.logger.record("train/actor_loss", float(np.mean(actor_losses)))
-
-    def learn(
-        self: SelfSpikingBCQ,
-        total_timesteps: int,
-        callback: MaybeCallback = None,
-        log_interval: int = 1000,
-        tb_log_name: str = "SpikingBCQ",
-        reset_num_timesteps: bool = True,
-        progress_bar: bool = False,
-    ) -> SelfSpikingBCQ:
-        """Run ``total_timesteps`` gradient steps on the dataset (the environment is not stepped).
-
-        Callbacks are called after every gradient step (so ``EvalCallback(eval_freq=...)`` counts
-        gradient steps); logs are written every ``log_interval`` gradient steps.
-        """
-        total_timesteps = check_int("total_timesteps", total_timesteps, minimum=0)
-        if self.replay_buffer is None:
-            self._load_dataset()
-        if self.env is None:  # loaded without an env: training does not need one, evaluation logs do
-            self.set_env(self.dataset.recover_environment(eval_env=True))
-        total_timesteps, callback = self._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
-        callback.on_training_start(locals(), globals())
-        while self.num_timesteps < total_timesteps:
-            self.train(gradient_steps=1, batch_size=self.batch_size)
-            self.num_timesteps += 1
-            self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
-            callback.update_locals(locals())
-            if not callback.on_step():
-                break
-            if log_interval and self.num_timesteps % log_interval == 0:
-                self._dump_offline_logs()
-        callback.on_training_end()
-        return self
-
-    def _dump_offline_logs(self) -> None:
-        elapsed = max((time.time_ns() - self.start_time) / 1e9, sys.float_info.epsilon)
-        self.logger.record("time/gradient_steps", self.num_timesteps, exclude="tensorboard")
-        self.logger.record("time/steps_per_second", int((self.num_timesteps - self._num_timesteps_at_start) / elapsed))
-        self.logger.record("time/time_elapsed", int(elapsed), exclude="tensorboard")
-        self.logger.dump(step=self.num_timesteps)
 
 
 class BCQ(SpikingBCQ):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 import numbers
 import pathlib
-import sys
-import time
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
 import numpy as np
@@ -21,7 +19,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
 from sb3_spiking.dt.data import Trajectories
 from sb3_spiking.dt.policies import DecisionTransformerPolicy, check_action_space, check_observation_space
-from sb3_spiking.offline.datasets import check_spaces_match, dataset_to_replay_buffer, load_dataset
+from sb3_spiking.offline.algorithm import OfflineAlgorithmMixin
+from sb3_spiking.offline.datasets import check_spaces_match, dataset_to_replay_buffer
 from sb3_spiking.snn.accounting import OpCounter
 from sb3_spiking.snn.options import check_int
 
@@ -53,7 +52,7 @@ def _check_positive(name: str, value: Any) -> float:
     return float(value)
 
 
-class SpikingDecisionTransformer(BaseAlgorithm):
+class SpikingDecisionTransformer(OfflineAlgorithmMixin, BaseAlgorithm):
     """Decision Transformer (Chen et al., NeurIPS 2021) with spiking attention (SNN-DT, Pandey &
     Biswas 2025), trained offline from a Minari dataset, optionally fine-tuned online with
     REINFORCE (:meth:`fine_tune`).
@@ -103,6 +102,8 @@ class SpikingDecisionTransformer(BaseAlgorithm):
         "DecisionTransformerPolicy": DecisionTransformerPolicy,
     }
     policy: DecisionTransformerPolicy
+    default_log_interval = 100
+    default_tb_log_name = "SpikingDecisionTransformer"
 
     def __init__(
         self,
@@ -129,23 +130,13 @@ class SpikingDecisionTransformer(BaseAlgorithm):
         self.batch_size = check_int("batch_size", batch_size)
         self.warmup_steps = check_int("warmup_steps", warmup_steps)
         self.max_grad_norm = _check_positive("max_grad_norm", max_grad_norm)
-        self.dataset: Any = None
-        self.dataset_id: str | None = None
         self.max_ep_len: int | None = None
         self._data: Trajectories | None = None
         self.replay_buffer = None
-        if dataset is not None:
-            self.dataset = load_dataset(dataset)  # a missing dataset fails here, before anything is built
-            self.dataset_id = self.dataset.id
+        env = self._init_dataset(dataset, env, _init_setup_model)
+        if self.dataset is not None:
             check_observation_space(self.dataset.observation_space, name)
             check_action_space(self.dataset.action_space, name)
-            if env is None and _init_setup_model:
-                env = self.dataset.recover_environment(eval_env=True)
-        elif _init_setup_model:
-            raise ValueError(
-                f"{name} learns from a fixed dataset: pass dataset=<Minari dataset id or MinariDataset> "
-                "(create one with sb3_spiking.offline.collect_dataset)"
-            )
         if env is not None:
             env = maybe_make_env(env, verbose)
             check_observation_space(env.observation_space, name)
@@ -192,13 +183,13 @@ class SpikingDecisionTransformer(BaseAlgorithm):
             self._target_return = float(self._data.episode_returns.max())
         self.policy.target_return = self._target_return or 0.0
 
+    def _data_loaded(self) -> bool:
+        return self._data is not None
+
     def _load_data(self) -> None:
         """Read the dataset into :class:`Trajectories` (and a replay buffer of its transitions, the
         observation source of ``SpikeStatsCallback``); check its spaces against the model's."""
-        source = self.dataset if self.dataset is not None else self.dataset_id
-        if source is None:
-            raise ValueError(f"{type(self).__name__} has no dataset to learn from: pass dataset=... to load()")
-        dataset = load_dataset(source)
+        dataset = self._open_dataset()
         check_observation_space(dataset.observation_space, type(self).__name__)
         check_spaces_match(dataset, self.observation_space, self.action_space, "the environment")
         action_space = self.action_space
@@ -217,7 +208,7 @@ class SpikingDecisionTransformer(BaseAlgorithm):
             self.max_ep_len = int(max(spec_steps, self._data.episode_lengths.max()))
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "dataset", "_data", "_rng"]
+        return [*super()._excluded_save_params(), "_data", "_rng"]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "policy.optimizer"], []
@@ -297,50 +288,6 @@ class SpikingDecisionTransformer(BaseAlgorithm):
         self.logger.record("train/learning_rate", policy.optimizer.param_groups[0]["lr"])
         self.logger.record("train/action_loss", float(np.mean(action_losses)))
         self.logger.record("train/reward_loss", float(np.mean(reward_losses)))
-
-    def learn(
-        self: SelfDT,
-        total_timesteps: int,
-        callback: MaybeCallback = None,
-        log_interval: int = 100,
-        tb_log_name: str = "SpikingDecisionTransformer",
-        reset_num_timesteps: bool = True,
-        progress_bar: bool = False,
-    ) -> SelfDT:
-        """Run ``total_timesteps`` **gradient steps** on the dataset; the environment is not stepped.
-
-        Callbacks are called after every gradient step; logs are written every ``log_interval``
-        gradient steps.
-        """
-        total_timesteps = check_int("total_timesteps", total_timesteps, minimum=0)
-        if self._data is None:
-            self._load_data()
-        if self.env is None:  # loaded without an env: training does not need one, callbacks may
-            assert self.dataset is not None
-            self.set_env(self.dataset.recover_environment(eval_env=True))
-        total_timesteps, callback = self._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
-        callback.on_training_start(locals(), globals())
-        while self.num_timesteps < total_timesteps:
-            self.train(gradient_steps=1, batch_size=self.batch_size)
-            self.num_timesteps += 1
-            self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
-            callback.update_locals(locals())
-            if not callback.on_step():
-                break
-            if log_interval and self.num_timesteps % log_interval == 0:
-                self._dump_logs("time/gradient_steps")
-        callback.on_training_end()
-        return self
-
-    def _dump_logs(self, counter: str) -> None:
-        elapsed = max((time.time_ns() - self.start_time) / 1e9, sys.float_info.epsilon)
-        self.logger.record(counter, self.num_timesteps, exclude="tensorboard")
-        self.logger.record("time/steps_per_second", int((self.num_timesteps - self._num_timesteps_at_start) / elapsed))
-        self.logger.record("time/time_elapsed", int(elapsed), exclude="tensorboard")
-        if self.ep_info_buffer:
-            self.logger.record("rollout/ep_rew_mean", float(np.mean([ep["r"] for ep in self.ep_info_buffer])))
-            self.logger.record("rollout/ep_len_mean", float(np.mean([ep["l"] for ep in self.ep_info_buffer])))
-        self.logger.dump(step=self.num_timesteps)
 
     # -- acting -----------------------------------------------------------------------------
     def initial_context(self, n_envs: int) -> DTContext:
@@ -580,7 +527,7 @@ class SpikingDecisionTransformer(BaseAlgorithm):
                 finished = []
                 updates += 1
                 if log_interval and updates % log_interval == 0:
-                    self._dump_logs("time/total_timesteps")
+                    self._dump_offline_logs("time/total_timesteps")
         callback.on_training_end()
         return self
 
