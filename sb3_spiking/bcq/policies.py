@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.policies import BaseModel, BasePolicy, ContinuousCritic
@@ -20,7 +19,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, Flatten
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 
-from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds
+from sb3_spiking.common.options import SpikingPolicyMixin, state_action_bounds
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 from sb3_spiking.snn.options import check_int
 from sb3_spiking.td3.policies import SpikingContinuousCritic
@@ -28,16 +27,6 @@ from sb3_spiking.td3.policies import SpikingContinuousCritic
 #: log-std range of the VAE encoder and range of the latent samples at decoding (BCQ's values).
 VAE_LOG_STD_RANGE = (-4.0, 15.0)
 VAE_LATENT_CLIP = 0.5
-
-
-def _state_action_bounds(
-    observation_space: spaces.Space, features_extractor: nn.Module, action_dim: int
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Bounds of ``concat(features, scaled action)`` for the rate/population encoders."""
-    low, high = flat_feature_bounds(observation_space, features_extractor)
-    if low is None:
-        return None, None
-    return np.concatenate([low, -np.ones(action_dim, np.float32)]), np.concatenate([high, np.ones(action_dim, np.float32)])
 
 
 class VAE(BaseModel):
@@ -88,14 +77,15 @@ class VAE(BaseModel):
         return self.decoder(th.cat([features, z], dim=1))
 
 
-class PerturbationActor(BasePolicy):
+class PerturbationActor(BaseModel):
     """``xi_phi(s, a) = clip(a + phi * tanh(f(s, a)), -1, 1)``: shifts a candidate action by at most
     ``phi`` (scaled action space). ``f`` is an ANN MLP, or a spiking MLP when ``spiking_options``
     is given (its decoder output plays the role of the ANN's last layer).
 
     :param phi: largest perturbation, in units of half the action range (BCQ: 0.05).
     :param spiking_options: make ``f`` spiking with these options; ``None`` for the ANN.
-    Other parameters as SB3's TD3 ``Actor``.
+    Other parameters as SB3's TD3 ``Actor``. A ``BaseModel``, not a policy: it acts only on
+    candidate actions (:meth:`BCQPolicy.select_actions`).
     """
 
     def __init__(
@@ -110,9 +100,7 @@ class PerturbationActor(BasePolicy):
         normalize_images: bool = True,
         spiking_options: SpikingOptions | None = None,
     ) -> None:
-        super().__init__(
-            observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images, squash_output=True
-        )
+        super().__init__(observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images)
         self.net_arch = net_arch
         self.features_dim = features_dim
         self.phi = phi
@@ -122,7 +110,7 @@ class PerturbationActor(BasePolicy):
         if spiking_options is None:
             body: nn.Module = nn.Sequential(*create_mlp(features_dim + action_dim, action_dim, net_arch, activation_fn))
         else:
-            low, high = _state_action_bounds(observation_space, features_extractor, action_dim)
+            low, high = state_action_bounds(observation_space, features_extractor, features_dim, action_dim, normalize_images)
             body = SpikingMLP(features_dim + action_dim, action_dim, net_arch, spiking_options, low, high)
         self.net = body
 
@@ -142,9 +130,6 @@ class PerturbationActor(BasePolicy):
         features = self.extract_features(obs, self.features_extractor)
         shift = self.phi * th.tanh(self.net(th.cat([features, actions], dim=1)))
         return (actions + shift).clamp(-1.0, 1.0)
-
-    def _predict(self, observation: PyTorchObs, deterministic: bool = False) -> th.Tensor:
-        raise NotImplementedError("The perturbation actor needs candidate actions: use BCQPolicy.predict")
 
 
 class BCQPolicy(SpikingPolicyMixin, BasePolicy):

@@ -145,6 +145,24 @@ def flat_feature_bounds(
     return None, None
 
 
+def state_action_bounds(
+    observation_space: spaces.Space,
+    features_extractor: object,
+    features_dim: int,
+    action_dim: int,
+    normalize_images: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of ``concat(features, scaled action)``, the input of a spiking critic or a
+    perturbation actor: the features' bounds (``inf`` where unknown) and [-1, 1] for the action."""
+    low, high = flat_feature_bounds(observation_space, features_extractor, normalize_images)
+    if low is None:
+        low, high = np.full(features_dim, -np.inf, np.float32), np.full(features_dim, np.inf, np.float32)
+    return (
+        np.concatenate([low, -np.ones(action_dim, np.float32)]),
+        np.concatenate([high, np.ones(action_dim, np.float32)]),
+    )
+
+
 def make_env_checked(algo_name: str, env: GymEnv | str | None, allowed: tuple[type[spaces.Space], ...], verbose: int = 0):
     """Make ``env`` if it is an id and check its action space, with an error naming the algorithm.
 

@@ -15,7 +15,7 @@ from stable_baselines3.td3.policies import Actor, TD3Policy
 from torch import nn
 
 from sb3_spiking.common import fast_predict
-from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, with_features_extractor
+from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, state_action_bounds, with_features_extractor
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 
 
@@ -92,11 +92,7 @@ class SpikingContinuousCritic(ContinuousCritic):
         self.share_features_extractor = share_features_extractor
         self.n_critics = n_critics
         self.spiking_options = spiking_options or SpikingOptions()
-        low, high = flat_feature_bounds(observation_space, features_extractor, normalize_images)
-        if low is None:
-            low, high = np.full(features_dim, -np.inf, np.float32), np.full(features_dim, np.inf, np.float32)
-        low = np.concatenate([low, -np.ones(action_dim, np.float32)])
-        high = np.concatenate([high, np.ones(action_dim, np.float32)])
+        low, high = state_action_bounds(observation_space, features_extractor, features_dim, action_dim, normalize_images)
         self.q_networks: list[nn.Module] = []
         for idx in range(n_critics):
             q_net = SpikingMLP(features_dim + action_dim, 1, net_arch, self.spiking_options, low, high)
