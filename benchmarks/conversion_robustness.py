@@ -33,19 +33,19 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
-from learning import linear_schedule, load_hyperparams, zoo_file
+from learning import zoo_file
+
+from sb3_spiking.zoo.settings import zoo_kwargs
 
 ENV_ID = "CartPole-v1"
 FGSM_SEED_OFFSET = 10_000
 
 
-def _settings(algo: str) -> dict[str, Any]:
+def _settings(algo: str) -> tuple[dict[str, Any], int]:
+    """(constructor kwargs, n_timesteps): RL Zoo's DQN entry, or ours for DSQN."""
     path = zoo_file("dqn") if algo == "dqn" else str(REPO / "hyperparams" / "dsqn.yml")
-    hp = load_hyperparams(path, ENV_ID)
-    for key in ("learning_rate",):
-        if isinstance(hp.get(key), str) and hp[key].startswith("lin_"):
-            hp[key] = linear_schedule(float(hp[key][4:]))
-    return hp
+    hp, n_timesteps, _ = zoo_kwargs(path, ENV_ID)
+    return hp, n_timesteps
 
 
 def _algo(algo: str):
@@ -67,9 +67,8 @@ def train(job: dict[str, Any]) -> dict[str, Any]:
     path = Path(job["out"]) / f"{job['algo']}_seed{job['seed']}.zip"
     if path.exists():
         return {**job, "path": str(path), "train_seconds": None}
-    hp = _settings(job["algo"])
-    n_timesteps = int(job.get("n_timesteps") or hp["n_timesteps"])
-    hp.pop("n_timesteps")
+    hp, zoo_steps = _settings(job["algo"])
+    n_timesteps = int(job.get("n_timesteps") or zoo_steps)
     model = _algo(job["algo"])("MlpPolicy", ENV_ID, seed=job["seed"], device="cpu", **hp)
     start = time.perf_counter()
     model.learn(n_timesteps)

@@ -70,18 +70,9 @@ def append(out: Path, row: dict[str, Any]) -> None:
 # -- 1. behaviour data ----------------------------------------------------------------------
 def zoo_ppo(env_id: str) -> tuple[dict[str, Any], int, int]:
     """RL Zoo's PPO settings for ``env_id`` as constructor kwargs, its step budget and n_envs."""
-    import rl_zoo3
-    import yaml
-    from rl_zoo3.utils import linear_schedule
+    from sb3_spiking.zoo.settings import zoo_file, zoo_kwargs
 
-    with open(Path(rl_zoo3.__file__).parent / "hyperparams" / "ppo.yml") as f:
-        entry = dict(yaml.safe_load(f)[env_id])
-    steps, n_envs = int(float(entry.pop("n_timesteps"))), int(entry.pop("n_envs", 1))
-    entry.pop("policy", None)
-    for key in ("learning_rate", "clip_range"):
-        if isinstance(entry.get(key), str) and entry[key].startswith("lin_"):
-            entry[key] = linear_schedule(float(entry[key][4:]))
-    return entry, steps, n_envs
+    return zoo_kwargs(zoo_file("ppo"), env_id)
 
 
 def cmd_collect(args: argparse.Namespace) -> None:

@@ -20,20 +20,17 @@ import argparse
 import json
 import multiprocessing as mp
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sb3_spiking.zoo import settings
 from sb3_spiking.zoo.plugin import ZOO_ALGOS  # spiking zoo name -> (module, class, ANN twin, ...)
 
 
 def zoo_file(algo: str) -> str:
     """RL Zoo's own settings file of the ANN algorithm behind ``algo`` (``spiking_td3`` -> td3.yml)."""
-    import rl_zoo3
-
-    base = ZOO_ALGOS[algo][2] if algo in ZOO_ALGOS else algo
-    return str(Path(rl_zoo3.__file__).parent / "hyperparams" / f"{base}.yml")
+    return str(settings.zoo_file(ZOO_ALGOS[algo][2] if algo in ZOO_ALGOS else algo))
 
 
 def algo_class(name: str):
@@ -42,51 +39,20 @@ def algo_class(name: str):
     return ALGOS[name]
 
 
-def linear_schedule(initial: float):
-    def schedule(progress_remaining: float) -> float:
-        return progress_remaining * initial
-
-    return schedule
-
-
-def load_hyperparams(path: str, env_id: str) -> dict[str, Any]:
-    """One environment's entry of an RL-Zoo-style YAML file (``policy_kwargs`` may be a string)."""
-    import yaml
-
-    with open(path) as f:
-        entry = dict(yaml.safe_load(f)[env_id])
-    for key in ("policy", "normalize", "env_wrapper", "callback", "frame_stack"):
-        entry.pop(key, None)
-    if isinstance(entry.get("policy_kwargs"), str):
-        entry["policy_kwargs"] = eval(entry["policy_kwargs"], {"dict": dict})  # zoo syntax: "dict(...)"
-    if isinstance(entry.get("noise_type"), str):
-        entry["noise_std"] = entry.pop("noise_std", 0.0)
-    return entry
-
-
 def run(job: dict[str, Any]) -> dict[str, Any]:
     import gymnasium as gym
     import torch
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.evaluation import evaluate_policy
     from stable_baselines3.common.monitor import Monitor
-    from stable_baselines3.common.noise import NormalActionNoise
 
     torch.set_num_threads(1)
     algo, env_id, seed = job["algo"], job["env"], job["seed"]
-    hp = load_hyperparams(job.get("hyperparams") or zoo_file(algo), env_id)
+    n_actions = int(np.prod(gym.make(env_id).action_space.shape))
+    hp, zoo_steps, n_envs = settings.zoo_kwargs(job.get("hyperparams") or zoo_file(algo), env_id, n_actions)
     hp.setdefault("policy_kwargs", {})
-    for key in ("learning_rate", "clip_range"):
-        if isinstance(hp.get(key), str) and hp[key].startswith("lin_"):  # RL Zoo's "lin_<value>"
-            hp[key] = linear_schedule(float(hp[key][4:]))
-    n_timesteps = int(job.get("n_timesteps") or hp.pop("n_timesteps"))
-    hp.pop("n_timesteps", None)
-    n_envs = hp.pop("n_envs", 1)
+    n_timesteps = int(job.get("n_timesteps") or zoo_steps)
     env = make_vec_env(env_id, n_envs=n_envs, seed=seed) if n_envs > 1 else gym.make(env_id)
-    noise_type, noise_std = hp.pop("noise_type", None), hp.pop("noise_std", 0.0)
-    if noise_type == "normal":
-        n_actions = env.action_space.shape[0]
-        hp["action_noise"] = NormalActionNoise(np.zeros(n_actions), noise_std * np.ones(n_actions))
     if algo in ZOO_ALGOS:  # a spiking algorithm: --policy-kwargs adds to its options
         hp["policy_kwargs"] = {**hp["policy_kwargs"], **job["policy_kwargs"]}
     model = algo_class(algo)("MlpPolicy", env, seed=seed, device="cpu", **hp)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 import gymnasium as gym
 import torch
@@ -19,10 +18,9 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
 from sb3_spiking import DSQN
+from sb3_spiking.zoo.settings import zoo_kwargs
 
 REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-sys.path.insert(0, os.path.join(REPO, "benchmarks"))
-from learning import load_hyperparams  # noqa: E402  (benchmarks/learning.py)
 
 
 class PrintEval(BaseCallback):
@@ -46,8 +44,7 @@ def main() -> None:
     parser.add_argument("steps", type=int)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    hp = load_hyperparams(os.path.join(REPO, "hyperparams", "dsqn.yml"), "CartPole-v1")  # zoo settings, T=5
-    hp.pop("n_timesteps")
+    hp, _, _ = zoo_kwargs(os.path.join(REPO, "hyperparams", "dsqn.yml"), "CartPole-v1")  # zoo settings, T=5
     hp.update(learning_rate=args.learning_rate, exploration_fraction=hp["exploration_fraction"] * 50_000 / args.steps)
     model = DSQN("MlpPolicy", "CartPole-v1", seed=args.seed, device="cpu", **hp)
     model.learn(args.steps, callback=PrintEval(args.seed))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,33 +22,19 @@ MODES: dict[str, dict[str, Any]] = {
 BEHAVIOUR_ALGOS = ("td3", "ddpg", "sac")
 
 
-def zoo_hyperparams(algo: str, env_id: str) -> dict[str, Any]:
-    """RL Zoo's settings for ``algo`` on ``env_id`` as constructor kwargs (empty when the zoo is
-    not installed or has no entry); ``n_timesteps`` is returned too."""
+def zoo_hyperparams(algo: str, env_id: str) -> tuple[dict[str, Any], int]:
+    """RL Zoo's settings for ``algo`` on ``env_id``: (constructor kwargs, n_timesteps); empty and
+    0 when the zoo is not installed or has no entry."""
     try:
-        import rl_zoo3
-        import yaml
-    except ImportError:
-        return {}
-    path = Path(rl_zoo3.__file__).parent / "hyperparams" / f"{algo}.yml"
-    if not path.is_file():
-        return {}
-    with open(path) as f:
-        entry = dict((yaml.safe_load(f) or {}).get(env_id) or {})
-    for key in ("policy", "normalize", "env_wrapper", "callback", "frame_stack", "n_envs"):
-        entry.pop(key, None)
-    if isinstance(entry.get("policy_kwargs"), str):
-        entry["policy_kwargs"] = eval(entry["policy_kwargs"], {"dict": dict})  # the zoo's "dict(...)" syntax
-    noise_type, noise_std = entry.pop("noise_type", None), entry.pop("noise_std", 0.0)
-    if noise_type is not None:
-        from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+        from sb3_spiking.zoo.settings import zoo_file, zoo_kwargs
 
         import gymnasium as gym
 
-        n = int(np.prod(gym.make(env_id).action_space.shape))
-        noise_cls = NormalActionNoise if noise_type == "normal" else OrnsteinUhlenbeckActionNoise
-        entry["action_noise"] = noise_cls(mean=np.zeros(n), sigma=noise_std * np.ones(n))
-    return entry
+        n_actions = int(np.prod(gym.make(env_id).action_space.shape))
+        hp, n_timesteps, _ = zoo_kwargs(zoo_file(algo), env_id, n_actions)
+    except (ImportError, OSError, KeyError):
+        return {}, 0
+    return hp, n_timesteps
 
 
 def behaviour_model(args: argparse.Namespace) -> Any:
@@ -59,8 +44,7 @@ def behaviour_model(args: argparse.Namespace) -> Any:
     cls = getattr(sb3, args.algo.upper())
     if args.model:
         return cls.load(args.model, device="cpu")
-    hp = zoo_hyperparams(args.algo, args.env)
-    zoo_steps = int(hp.pop("n_timesteps", 0))
+    hp, zoo_steps = zoo_hyperparams(args.algo, args.env)
     steps = args.train_steps or zoo_steps
     if not steps:
         raise SystemExit(f"No RL Zoo settings for {args.algo} on {args.env}: give --train-steps or --model")
