@@ -65,37 +65,24 @@ def conversion_sweep(
         mean, std = evaluate_policy(agent, eval_env, n_eval_episodes=n_episodes, deterministic=True)
         return float(mean), float(std)
 
-    rows = []
-    ann_energy = energy_report(model, held) if len(held) else None
-    mean, std = evaluate(model)
-    rows.append(
-        {
-            "num_steps": None,
+    def row(agent: Any, steps: int | None, agreement: float, scales: Any) -> dict[str, Any]:
+        report = energy_report(agent, held) if len(held) else None
+        mean, std = evaluate(agent)
+        return {
+            "num_steps": steps,
             "mean_return": mean,
             "std_return": std,
-            "agreement": 1.0,
-            "energy_j": ann_energy["energy_j"] if ann_energy else None,
-            "energy_ratio": 1.0,
-            "firing_rate": None,
-            "scales": None,
+            "agreement": agreement,
+            "energy_j": report["energy_j"] if report else None,
+            "energy_ratio": 1.0 if steps is None else (report["energy_ratio"] if report else None),
+            "firing_rate": report["firing_rate"] if report and steps is not None else None,
+            "scales": scales,
         }
-    )
+
+    rows = [row(model, None, 1.0, None)]
     for steps in num_steps:
         snn = convert_dqn(model, frames, num_steps=steps, percentile=percentile, held_out=held_out, seed=seed)
-        report = energy_report(snn, held) if len(held) else None
-        mean, std = evaluate(snn)
-        rows.append(
-            {
-                "num_steps": steps,
-                "mean_return": mean,
-                "std_return": std,
-                "agreement": snn.conversion_report["agreement"],
-                "energy_j": report["energy_j"] if report else None,
-                "energy_ratio": report["energy_ratio"] if report else None,
-                "firing_rate": report["firing_rate"] if report else None,
-                "scales": snn.conversion_report["scales"],
-            }
-        )
+        rows.append(row(snn, steps, snn.conversion_report["agreement"], snn.conversion_report["scales"]))
         if save_prefix:
             snn.save(f"{save_prefix}_T{steps}")
     eval_env.close()
