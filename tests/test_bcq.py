@@ -148,6 +148,14 @@ def test_bad_input(tmp_path):
         SpikingBCQ("MlpPolicy", "Pendulum-v1", dataset="pendulum/tiny-v0", policy_kwargs=dict(num_steps=0))
     with pytest.raises(ValueError, match="Unknown neuron='izhikevich'"):
         SpikingBCQ("MlpPolicy", "Pendulum-v1", dataset="pendulum/tiny-v0", policy_kwargs=dict(neuron="izhikevich"))
+    with pytest.raises(ValueError, match="vae_arch needs at least one hidden layer"):
+        SpikingBCQ("MlpPolicy", "Pendulum-v1", dataset="pendulum/tiny-v0", policy_kwargs=dict(vae_arch=[]))
+    with pytest.raises(ValueError, match="n_action_samples_predict must be an int >= 1"):
+        SpikingBCQ("MlpPolicy", "Pendulum-v1", dataset="pendulum/tiny-v0", policy_kwargs=dict(n_action_samples_predict=0))
+    with pytest.raises(ValueError, match="net_arch dict keys must be 'pi' and 'qf'"):
+        SpikingBCQ("MlpPolicy", "Pendulum-v1", dataset="pendulum/tiny-v0", policy_kwargs=dict(net_arch=dict(vf=[8])))
+    with pytest.raises(ValueError, match="tau must be a number in"):
+        SpikingBCQ("MlpPolicy", "Pendulum-v1", dataset="pendulum/tiny-v0", tau=1.5)
     with pytest.raises(TypeError, match="unknown policy_kwargs"):
         SpikingBCQ("MlpPolicy", "Pendulum-v1", dataset="pendulum/tiny-v0", policy_kwargs=dict(num_step=4))
 

@@ -199,3 +199,45 @@ def test_numpy_path_only_where_it_applies():
     assert not net._numpy_path_ok(x)  # grad enabled: torch (autograd)
     with torch.no_grad(), pytest.raises(ValueError, match="NaN or inf"):
         net(torch.tensor([[0.0, float("nan"), 1.0]]))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_rate_encoder_passes_a_straight_through_gradient(training):
+    """Spike values are unchanged, and the input gets d spikes / d p = 1 per step (without it a
+    rate-coded critic gave the actor dQ/da = 0)."""
+    enc = RateEncoder(3, 4, low=np.full(3, -1.0), high=np.full(3, 1.0)).train(training)
+    obs = torch.tensor([[-0.5, 0.0, 0.5]], requires_grad=True)
+    spikes = enc(obs)
+    assert set(torch.unique(spikes.detach()).tolist()) <= {0.0, 1.0}
+    spikes.sum().backward()
+    torch.testing.assert_close(obs.grad, torch.full((1, 3), 4 * 0.5))  # T steps x d p / d obs (1 / span)
+    net = SpikingMLP(3, 1, [16], SpikingOptions(encoder="rate", num_steps=4), np.full(3, -1.0), np.full(3, 1.0))
+    x = torch.zeros(2, 3, requires_grad=True)
+    net(x).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_relu_neurons_option():
+    """neuron="relu": real-valued hidden units (the ACSF "coders around an ANN" ablation); NumPy
+    and torch routes agree, the accounting counts their fan-out as MACs, the CNN refuses it."""
+    from sb3_spiking.snn import ReLUUnits, SpikingNatureCNN
+    from sb3_spiking.snn.accounting import OpCounter
+
+    options = SpikingOptions(encoder="learnable", decoder="learnable", num_steps=4, neuron="relu")
+    net = SpikingMLP(3, 2, [8, 8], options)
+    assert all(isinstance(u, ReLUUnits) for u in net.lifs)
+    x = torch.randn(5, 3)
+    with torch.no_grad():
+        fast = net(x)
+        net.numpy_inference = False
+        reference = net(x)
+    torch.testing.assert_close(fast, reference)
+    with OpCounter(net) as counter:
+        net(x)
+    summary = counter.summary(5)
+    assert summary["spikes"] == 0 and summary["synaptic_ops"] == 0
+    assert summary["macs"] == 3 * 12 + 4 * (3 * 8 + 8 * 8) + 32 * 2  # encoder, T x hidden layers, decoder
+    with pytest.raises(ValueError, match="Unknown neuron='tanh'"):
+        SpikingOptions(neuron="tanh")
+    with pytest.raises(ValueError, match="neuron='lif' only"):
+        SpikingNatureCNN((4, 84, 84), 6, options=SpikingOptions(neuron="relu"))

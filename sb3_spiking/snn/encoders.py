@@ -171,16 +171,15 @@ class RateEncoder(Encoder):
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         p = self.probabilities(obs)
         if not self.training:
-            spikes = regular_spikes(p, self.num_steps)
-        else:
-            if self.seed is not None and (self._generator is None or self._generator.device != p.device):
-                self._generator = torch.Generator(device=p.device)
-                self._generator.manual_seed(self.seed)
-            spikes = torch.bernoulli(p.expand(self.num_steps, *p.shape), generator=self._generator)
+            return regular_spikes(p, self.num_steps)  # carries its own straight-through gradient
+        if self.seed is not None and (self._generator is None or self._generator.device != p.device):
+            self._generator = torch.Generator(device=p.device)
+            self._generator.manual_seed(self.seed)
+        spikes = torch.bernoulli(p.expand(self.num_steps, *p.shape), generator=self._generator)
         if p.requires_grad:
-            # Straight-through estimator: the spikes' values, the gradient of their expectation
-            # (d spike_t / d p = 1). Sampling alone has no gradient, so a rate-coded critic gave
-            # the actor d Q / d action = 0 (its input is the action) and the actor never moved.
+            # The same straight-through gradient as regular_spikes (d spike_t / d p = 1): sampling
+            # alone has none, so a rate-coded critic gave the actor dQ/da = 0 in training mode
+            # (its input is the action) and the actor never moved.
             spikes = spikes + (p - p.detach())
         return spikes
 
