@@ -21,7 +21,6 @@ Everything runs single-threaded (``torch.set_num_threads(1)``), one process at a
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import subprocess
 import sys
@@ -49,16 +48,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def setup_process() -> None:
-    """One thread; large allocations from the heap (see docs/decision_transformer.md, "Speed")."""
+    """One thread; freed memory kept for reuse, for the ANN runs too (see docs/decision_transformer.md, "Speed")."""
     import torch
 
+    from sb3_spiking.snn.allocator import keep_freed_memory
+
     torch.set_num_threads(1)
-    try:  # glibc: M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 1 << 30)
-        libc.mallopt(-1, 1 << 30)
-    except OSError:
-        pass
+    keep_freed_memory()
 
 
 def append(out: Path, row: dict[str, Any]) -> None:

@@ -1,0 +1,54 @@
+"""The glibc allocator setting that keeps freed memory for reuse (sb3_spiking/snn/allocator.py)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+CHECK = """
+import json, resource, sys
+import torch
+from sb3_spiking.snn import allocator
+from sb3_spiking.snn.network import SpikingMLP
+from sb3_spiking.snn.options import SpikingOptions
+net = SpikingMLP(3, 1, [256, 256], SpikingOptions(num_steps=5))
+x = torch.randn(256, 3)
+for _ in range(5):
+    net(x).sum().backward()
+f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):
+    net(x).sum().backward()
+faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / 20
+print(json.dumps(dict(set=allocator._done, faults=faults)))
+"""
+
+
+def run_check(env_value: str | None) -> dict:
+    import os
+
+    env = dict(os.environ)
+    env.pop("SB3_SPIKING_KEEP_MEMORY", None)
+    if env_value is not None:
+        env["SB3_SPIKING_KEEP_MEMORY"] = env_value
+    out = subprocess.run([sys.executable, "-c", CHECK], env=env, capture_output=True, text=True, timeout=300, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt")
+def test_spiking_network_keeps_freed_memory():
+    """Building a spiking network sets the thresholds; a training step then maps (almost) no fresh
+    pages, while with SB3_SPIKING_KEEP_MEMORY=0 the allocator is left alone and every step faults."""
+    kept = run_check(None)
+    left_alone = run_check("0")
+    assert kept["set"] is True
+    assert left_alone["set"] is False
+    assert kept["faults"] < 50, kept
+    assert left_alone["faults"] > 4 * max(kept["faults"], 10), (kept, left_alone)
+
+
+def test_keep_freed_memory_is_idempotent():
+    from sb3_spiking.snn.allocator import keep_freed_memory
+
+    first = keep_freed_memory()
+    assert keep_freed_memory() is first
