@@ -2,13 +2,15 @@
 
     python benchmarks/learning.py --env Pendulum-v1 --algos td3 spiking_td3 --seeds 0 1 2 --jobs 2
     python benchmarks/learning.py --env CartPole-v1 --algos dqn dsqn --seeds 0 1 2 --jobs 2
-    python benchmarks/learning.py --env CartPole-v1 --algos dsqn --hyperparams hyperparams/dsqn.yml
+    python benchmarks/learning.py --env CartPole-v1 --algos dqn dsqn --hyperparams hyperparams/dsqn.yml
 
 Hyperparameters are RL Zoo's for the ANN algorithm, read from rl_zoo3's own
 ``hyperparams/<algo>.yml`` (``spiking_td3`` uses ``td3.yml``, ``dsqn`` uses ``dqn.yml``); the
 spiking twin uses the same ones plus its default spiking options, or ``--policy-kwargs`` (a JSON dict merged into ``policy_kwargs``); ``--hyperparams`` takes the
 settings from an RL-Zoo-style YAML file instead (this repository ships tuned ones in
-``hyperparams/``). After training, the final
+``hyperparams/``), for both algorithms (the ANN gets them without the spiking options). Callbacks
+the entry names (``callback:``, e.g. ``StopTrainingWhenSolved``) are passed to ``learn`` as
+``rl_zoo3 train`` does. After training, the final
 policy is evaluated deterministically for ``--eval-episodes`` episodes on a separately seeded env;
 the script prints one row per (algo, seed) and the mean over seeds, as a Markdown table, and
 appends JSON lines to ``--out`` if given.
@@ -24,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from sb3_spiking.common.options import SPIKING_KEYS
 from sb3_spiking.zoo import settings
 from sb3_spiking.zoo.plugin import ZOO_ALGOS  # spiking zoo name -> (module, class, ANN twin, ...)
 
@@ -49,15 +52,19 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     torch.set_num_threads(1)
     algo, env_id, seed = job["algo"], job["env"], job["seed"]
     n_actions = int(np.prod(gym.make(env_id).action_space.shape))
-    hp, zoo_steps, n_envs = settings.zoo_kwargs(job.get("hyperparams") or zoo_file(algo), env_id, n_actions)
+    hp_file = job.get("hyperparams") or zoo_file(algo)
+    hp, zoo_steps, n_envs = settings.zoo_kwargs(hp_file, env_id, n_actions)
+    callbacks = settings.zoo_callbacks(hp_file, env_id)  # e.g. StopTrainingWhenSolved in hyperparams/dsqn.yml
     hp.setdefault("policy_kwargs", {})
     n_timesteps = int(job.get("n_timesteps") or zoo_steps)
     env = make_vec_env(env_id, n_envs=n_envs, seed=seed) if n_envs > 1 else gym.make(env_id)
     if algo in ZOO_ALGOS:  # a spiking algorithm: --policy-kwargs adds to its options
         hp["policy_kwargs"] = {**hp["policy_kwargs"], **job["policy_kwargs"]}
+    else:  # the ANN twin run with a spiking settings file: same settings minus the spiking options
+        hp["policy_kwargs"] = {k: v for k, v in hp["policy_kwargs"].items() if k not in SPIKING_KEYS}
     model = algo_class(algo)("MlpPolicy", env, seed=seed, device="cpu", **hp)
     start = time.perf_counter()
-    model.learn(n_timesteps)
+    model.learn(n_timesteps, callback=callbacks)
     train_s = time.perf_counter() - start
     eval_env = Monitor(gym.make(env_id))
     eval_env.reset(seed=10_000 + seed)
@@ -67,6 +74,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         env=env_id,
         seed=seed,
         n_timesteps=n_timesteps,
+        trained_timesteps=int(model.num_timesteps),  # < n_timesteps when a callback stopped training
         policy_kwargs=hp["policy_kwargs"],
         hyperparams=job.get("hyperparams"),
         mean_return=float(np.mean(returns)),
@@ -114,13 +122,13 @@ def main() -> None:
             for r in results:
                 f.write(json.dumps(r) + "\n")
     print(f"\n{args.env}, policy_kwargs {args.policy_kwargs}\n")
-    print("| algo | seed | mean eval return | train time (s) |")
-    print("|---|---|---|---|")
+    print("| algo | seed | mean eval return | env steps trained | train time (s) |")
+    print("|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['algo']} | {r['seed']} | {r['mean_return']:.1f} | {r['train_seconds']:.0f} |")
+        print(f"| {r['algo']} | {r['seed']} | {r['mean_return']:.1f} | {r['trained_timesteps']} | {r['train_seconds']:.0f} |")
     for algo in args.algos:
         vals = [r["mean_return"] for r in results if r["algo"] == algo]
-        print(f"| **{algo}** | mean of {len(vals)} | **{np.mean(vals):.1f}** | |")
+        print(f"| **{algo}** | mean of {len(vals)} | **{np.mean(vals):.1f}** | | |")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
     python examples/dsqn_cartpole.py --decoder rate   # Liu et al.'s rate readout instead
 
 The settings are this repository's tuned DSQN settings for CartPole-v1 (hyperparams/dsqn.yml,
-the same file the RL Zoo plugin reads); the README's learning table was produced with them.
+the same file the RL Zoo plugin reads; training stops once a 5-episode evaluation returns 500);
+the README's learning table was produced with them.
 """
 
 import argparse
@@ -13,11 +14,11 @@ import tempfile
 
 import gymnasium as gym
 import numpy as np
-import yaml
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
 
 from sb3_spiking import DSQN, energy_report
+from sb3_spiking.zoo import settings
 
 HYPERPARAMS = os.path.join(os.path.dirname(__file__), "..", "hyperparams", "dsqn.yml")
 
@@ -29,18 +30,17 @@ def main() -> None:
     parser.add_argument("--decoder", default=None, choices=["membrane", "rate", "learnable", "population"])
     args = parser.parse_args()
 
-    with open(HYPERPARAMS) as f:
-        hp = dict(yaml.safe_load(f)["CartPole-v1"])
-    timesteps = args.timesteps or int(hp.pop("n_timesteps"))
-    hp.pop("n_timesteps", None)
-    hp.pop("policy", None)
-    policy_kwargs = eval(hp.pop("policy_kwargs", "dict()"), {"dict": dict})  # RL Zoo's string syntax
+    # RL Zoo's reading of the entry: constructor kwargs (policy_kwargs string evaluated), budget,
+    # and the callbacks its `callback:` key names (StopTrainingWhenSolved here).
+    hp, budget, _ = settings.zoo_kwargs(HYPERPARAMS, "CartPole-v1")
+    callbacks = settings.zoo_callbacks(HYPERPARAMS, "CartPole-v1")
     if args.decoder:
-        policy_kwargs["decoder"] = args.decoder
+        hp["policy_kwargs"]["decoder"] = args.decoder
 
-    model = DSQN("MlpPolicy", "CartPole-v1", policy_kwargs=policy_kwargs, seed=args.seed, **hp)
+    model = DSQN("MlpPolicy", "CartPole-v1", seed=args.seed, **hp)
     print(model.q_net)
-    model.learn(timesteps)
+    model.learn(args.timesteps or budget, callback=callbacks)
+    print(f"trained for {model.num_timesteps} environment steps")
 
     eval_env = Monitor(gym.make("CartPole-v1"))
     mean, std = evaluate_policy(model, eval_env, n_eval_episodes=10)

@@ -27,6 +27,7 @@ _EXPORTS = {
     "SpikingMultiInputActorCriticPolicy": "sb3_spiking.common.policies",
     "SpikingMaskableActorCriticPolicy": "sb3_spiking.common.policies",
     "SpikeStatsCallback": "sb3_spiking.common.callbacks",
+    "StopTrainingWhenSolved": "sb3_spiking.common.callbacks",
     "energy_report": "sb3_spiking.common.energy",
     "SpikingOptions": "sb3_spiking.snn.options",
 }
@@ -34,7 +35,7 @@ _EXPORTS = {
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
-    from sb3_spiking.common.callbacks import SpikeStatsCallback
+    from sb3_spiking.common.callbacks import SpikeStatsCallback, StopTrainingWhenSolved
     from sb3_spiking.common.energy import energy_report
     from sb3_spiking.ddpg import SpikingDDPG
     from sb3_spiking.a2c import SpikingA2C

@@ -62,3 +62,71 @@ class SpikeStatsCallback(BaseCallback):
             self.logger.record(f"spiking/{key}", report[key])
         self.last_report = report
         return report
+
+
+class StopTrainingWhenSolved(BaseCallback):
+    """Stop ``learn`` once the deterministic policy solves the task on a separate evaluation env.
+
+    SB3's ``EvalCallback`` + ``StopTrainingOnRewardThreshold``, packaged so that it needs no
+    environment argument and can be named in an RL Zoo ``callback:`` hyperparameter (the zoo builds
+    callbacks from their class name and keyword arguments only): the evaluation env is made from
+    the training env's Gymnasium id when training starts. Every ``eval_freq`` environment steps the
+    current policy plays ``n_eval_episodes`` deterministic episodes; training stops at the first
+    evaluation whose mean return reaches ``reward_threshold``, otherwise it runs its full budget.
+
+    Why it exists: with DQN-style learning on CartPole the greedy policy reaches the maximum return
+    and later collapses (measured learning curves: ``benchmarks/dsqn_cartpole_tuning/``), so the
+    policy at an arbitrary final step is a lottery. Stopping when solved is the standard remedy
+    (SB3's documentation example for ``StopTrainingOnRewardThreshold``).
+
+    :param reward_threshold: mean evaluation return that counts as solved.
+    :param eval_freq: environment steps (callback calls) between evaluations.
+    :param n_eval_episodes: episodes per evaluation.
+    :param eval_seed: seed of the evaluation env (its episodes' start states); ``None``: the
+        model's seed + 100_000, so it never coincides with a training or final-evaluation seed.
+    :param verbose: 1 prints each evaluation (SB3's ``EvalCallback`` output).
+    """
+
+    def __init__(
+        self,
+        reward_threshold: float,
+        eval_freq: int = 1000,
+        n_eval_episodes: int = 5,
+        eval_seed: int | None = None,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(verbose)
+        if not np.isfinite(reward_threshold):
+            raise ValueError(f"reward_threshold must be a finite number, got {reward_threshold!r}")
+        self.reward_threshold = float(reward_threshold)
+        self.eval_freq = check_int("eval_freq", eval_freq)
+        self.n_eval_episodes = check_int("n_eval_episodes", n_eval_episodes)
+        self.eval_seed = eval_seed
+        self.eval_callback: Any = None
+        self.solved_at: int | None = None  # num_timesteps when training stopped, if it did
+
+    def _init_callback(self) -> None:
+        from stable_baselines3.common.callbacks import EvalCallback, StopTrainingOnRewardThreshold
+        from stable_baselines3.common.env_util import make_vec_env
+
+        spec = self.training_env.get_attr("spec")[0]
+        if spec is None:
+            raise ValueError("StopTrainingWhenSolved needs a training env made from a registered Gymnasium id")
+        seed = self.eval_seed if self.eval_seed is not None else (self.model.seed or 0) + 100_000
+        eval_env = make_vec_env(spec.id, n_envs=1, seed=seed)
+        self.eval_callback = EvalCallback(
+            eval_env,
+            callback_on_new_best=StopTrainingOnRewardThreshold(self.reward_threshold, verbose=self.verbose),
+            n_eval_episodes=self.n_eval_episodes,
+            eval_freq=self.eval_freq,
+            deterministic=True,
+            verbose=self.verbose,
+        )
+        self.eval_callback.init_callback(self.model)
+
+    def _on_step(self) -> bool:
+        self.eval_callback.update_locals(self.locals)
+        keep_going = self.eval_callback.on_step()
+        if not keep_going:
+            self.solved_at = self.num_timesteps
+        return keep_going

@@ -53,3 +53,16 @@ def zoo_kwargs(path: str | Path, env_id: str, n_actions: int | None = None) -> t
         noise_cls = NormalActionNoise if "normal" in noise_type else OrnsteinUhlenbeckActionNoise
         entry["action_noise"] = noise_cls(mean=np.zeros(n_actions), sigma=noise_std * np.ones(n_actions))
     return entry, n_timesteps, n_envs
+
+
+def zoo_callbacks(path: str | Path, env_id: str) -> list:
+    """The callbacks an entry's ``callback:`` key names, built by RL Zoo's own ``get_callback_list``
+    (class path, optionally with keyword arguments), as ``rl_zoo3 train`` would pass them to ``learn``."""
+    import yaml
+    from rl_zoo3.utils import get_callback_list
+
+    with open(path) as f:
+        entries = yaml.safe_load(f) or {}
+    if env_id not in entries:
+        raise KeyError(f"{path} has no entry for {env_id!r}")
+    return get_callback_list(dict(entries[env_id]))
