@@ -374,20 +374,9 @@ def test_learns_cartpole_from_scripted_data_short():
 
 
 @pytest.mark.slow
-def test_learns_cartpole_from_ppo_data_default_size(tmp_path, monkeypatch):
+def test_learns_cartpole_from_ppo_data_default_size(tmp_path, monkeypatch, cartpole_ppo):
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
-    behaviour = PPO(
-        "MlpPolicy",
-        make_vec_env("CartPole-v1", n_envs=8, seed=0),
-        n_steps=32,
-        batch_size=256,
-        gae_lambda=0.8,
-        gamma=0.98,
-        n_epochs=20,
-        learning_rate=1e-3,
-        seed=0,
-        device="cpu",
-    )
+    behaviour = cartpole_ppo()
     behaviour.learn(100_000)
     collect_dataset(behaviour, "CartPole-v1", 20_000, "cartpole/ppo-v0", seed=0, random_prob=0.3)
     model = SpikingDecisionTransformer("CartPole-v1", dataset="cartpole/ppo-v0", seed=0, device="cpu")

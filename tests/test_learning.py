@@ -80,26 +80,10 @@ def test_dsqn_learns_cartpole_short():
     assert mean > 50, f"DSQN did not learn CartPole-v1: mean eval return {mean:.0f}"
 
 
-def test_ppo_spiking_policy_learns_cartpole_short():
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.env_util import make_vec_env
-
+def test_ppo_spiking_policy_learns_cartpole_short(cartpole_ppo):
     from sb3_spiking import SpikingActorCriticPolicy
 
-    model = PPO(
-        SpikingActorCriticPolicy,
-        make_vec_env("CartPole-v1", n_envs=8, seed=0),
-        n_steps=32,
-        batch_size=256,
-        gae_lambda=0.8,
-        gamma=0.98,
-        n_epochs=20,
-        ent_coef=0.0,
-        learning_rate=1e-3,
-        clip_range=0.2,
-        seed=0,
-        device="cpu",
-    )
+    model = cartpole_ppo(SpikingActorCriticPolicy)
     model.learn(30_000)
     mean = _evaluate(model, "CartPole-v1", 0)  # measured: passes (> 150) in 84 s with other jobs running
     assert mean > 150, f"PPO with SpikingActorCriticPolicy did not learn CartPole-v1: mean eval return {mean:.0f}"

@@ -28,7 +28,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sb3_spiking.snn.allocator import keep_freed_memory
 from sb3_spiking.snn.network import init_synapse, mark_synapse
 from sb3_spiking.snn.neurons import LIF
 from sb3_spiking.snn.options import SpikingOptions
@@ -233,8 +232,6 @@ class DecisionTransformerNet(nn.Module):
         self.obs_dim, self.action_dim, self.discrete = obs_dim, action_dim, discrete
         self.hidden_dim, self.n_layers, self.max_ep_len = hidden_dim, n_layers, max_ep_len
         self.spiking = options is not None
-        if self.spiking:
-            keep_freed_memory()  # spiking [T, B, L, D] tensors page-fault every step otherwise (allocator.py)
         self.attention = attention
         self.embed_timestep = nn.Embedding(max_ep_len, hidden_dim)
         self.embed_return = nn.Linear(1, hidden_dim)

@@ -13,7 +13,8 @@ allocator has no cache of its own; it calls ``posix_memalign``/``free`` every ti
 the next step (the spiking decision transformer's backward buffers exceed 32 MiB, glibc's largest
 automatic threshold). The cost is that the process keeps its peak heap size (memory is reused, not
 leaked). It is process-wide, so an ANN trained in the same process benefits as well (the speed
-benchmarks time both in one process). Spiking networks call it when built on the CPU; set the
+benchmarks time both in one process). Every :class:`~sb3_spiking.snn.neurons.LIF` layer calls it
+when built (so every spiking network, the decision transformer included); set the
 environment variable ``SB3_SPIKING_KEEP_MEMORY=0`` to leave the allocator alone. No effect (and
 no error) where the C library is not glibc.
 """

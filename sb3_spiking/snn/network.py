@@ -9,7 +9,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from sb3_spiking.snn.allocator import keep_freed_memory
 from sb3_spiking.snn.decoders import PopulationDecoder, make_decoder
 from sb3_spiking.snn.encoders import _linear_numpy, make_encoder
 from sb3_spiking.snn.neurons import LIF, make_hidden_units
@@ -106,10 +105,6 @@ class SpikingNetwork(nn.Module):
 
     ann_macs_per_sample: int = 0
     numpy_inference: bool = True
-
-    def __init__(self) -> None:
-        super().__init__()
-        keep_freed_memory()  # [T, B, N] tensors page-fault on every step otherwise (see allocator.py)
 
     def train(self, mode: bool = True) -> SpikingNetwork:
         """Same effect as ``nn.Module.train``, about 4x cheaper (see :func:`set_train_mode`)."""

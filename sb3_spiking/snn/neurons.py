@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from sb3_spiking.snn.allocator import keep_freed_memory
 from sb3_spiking.snn.surrogates import SpikeFn, Surrogate, resolve_surrogate
 
 RESET_MECHANISMS = ("subtract", "zero")
@@ -274,6 +275,7 @@ class LIF(nn.Module):
         detach_reset: bool = True,
     ) -> None:
         super().__init__()
+        keep_freed_memory()  # its [T, B, ...] tensors page-fault on every step otherwise (allocator.py)
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
         if reset_mechanism not in RESET_MECHANISMS:
             raise ValueError(f"reset_mechanism must be one of {RESET_MECHANISMS}, got {reset_mechanism!r}")

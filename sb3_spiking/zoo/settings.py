@@ -19,6 +19,18 @@ def zoo_file(algo: str) -> Path:
     return Path(rl_zoo3.__file__).parent / "hyperparams" / f"{algo}.yml"
 
 
+def zoo_entry(path: str | Path, env_id: str) -> dict[str, Any]:
+    """One environment's entry of an RL-Zoo-style YAML file, as written (a copy); a missing file or
+    entry raises ``FileNotFoundError`` / ``KeyError`` naming it."""
+    import yaml
+
+    with open(path) as f:
+        entries = yaml.safe_load(f) or {}
+    if env_id not in entries:
+        raise KeyError(f"{path} has no entry for {env_id!r}")
+    return dict(entries[env_id])
+
+
 def zoo_kwargs(path: str | Path, env_id: str, n_actions: int | None = None) -> tuple[dict[str, Any], int, int]:
     """One environment's entry of an RL-Zoo-style YAML file, the way ``rl_zoo3 train`` reads it:
     ``(constructor kwargs, n_timesteps, n_envs)``.
@@ -26,16 +38,11 @@ def zoo_kwargs(path: str | Path, env_id: str, n_actions: int | None = None) -> t
     ``policy_kwargs`` strings are evaluated (the zoo's ``"dict(...)"`` syntax), ``lin_<v>``
     learning rates / clip ranges become RL Zoo's ``linear_schedule``, ``noise_type``/``noise_std``
     become an SB3 action noise for ``n_actions`` actions; environment set-up keys are dropped.
-    A missing file or entry raises ``KeyError`` naming both.
+    A missing entry raises ``KeyError`` naming the file and the entry (see :func:`zoo_entry`).
     """
-    import yaml
     from rl_zoo3.utils import linear_schedule
 
-    with open(path) as f:
-        entries = yaml.safe_load(f) or {}
-    if env_id not in entries:
-        raise KeyError(f"{path} has no entry for {env_id!r}")
-    entry = dict(entries[env_id])
+    entry = zoo_entry(path, env_id)
     for key in ENV_KEYS:
         entry.pop(key, None)
     n_timesteps, n_envs = int(float(entry.pop("n_timesteps", 0))), int(entry.pop("n_envs", 1))
@@ -58,11 +65,6 @@ def zoo_kwargs(path: str | Path, env_id: str, n_actions: int | None = None) -> t
 def zoo_callbacks(path: str | Path, env_id: str) -> list:
     """The callbacks an entry's ``callback:`` key names, built by RL Zoo's own ``get_callback_list``
     (class path, optionally with keyword arguments), as ``rl_zoo3 train`` would pass them to ``learn``."""
-    import yaml
     from rl_zoo3.utils import get_callback_list
 
-    with open(path) as f:
-        entries = yaml.safe_load(f) or {}
-    if env_id not in entries:
-        raise KeyError(f"{path} has no entry for {env_id!r}")
-    return get_callback_list(dict(entries[env_id]))
+    return get_callback_list(zoo_entry(path, env_id))
