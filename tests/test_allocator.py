@@ -52,3 +52,13 @@ def test_keep_freed_memory_is_idempotent():
 
     first = keep_freed_memory()
     assert keep_freed_memory() is first
+
+
+def test_bad_environment_value_is_a_clear_error():
+    import os
+
+    env = dict(os.environ, SB3_SPIKING_KEEP_MEMORY="fasle")
+    code = "from sb3_spiking.snn import LIF; LIF(4)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0
+    assert "SB3_SPIKING_KEEP_MEMORY='fasle'" in out.stderr and "allowed values" in out.stderr

@@ -31,6 +31,7 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 MMAP_THRESHOLD = 256 * 1024 * 1024
 TRIM_THRESHOLD = 1024 * 1024 * 1024
 
+_ON, _OFF = ("1", "true", "on", "yes", ""), ("0", "false", "off", "no")
 _done: bool | None = None  # None: not tried yet; else whether the thresholds were set
 
 
@@ -39,12 +40,17 @@ def keep_freed_memory() -> bool:
 
     Returns ``False`` without touching anything when ``SB3_SPIKING_KEEP_MEMORY=0``, off Linux, or
     when the C library has no ``mallopt`` (musl, macOS, Windows).
+
+    :raises ValueError: when ``SB3_SPIKING_KEEP_MEMORY`` is not one of 1/0, true/false, on/off, yes/no.
     """
     global _done
     if _done is not None:
         return _done
+    value = os.environ.get(ENV_VAR, "1").strip().lower()
+    if value not in _ON + _OFF:
+        raise ValueError(f"{ENV_VAR}={value!r}: allowed values are {', '.join(_ON + _OFF)}")
     _done = False
-    if os.environ.get(ENV_VAR, "1").strip().lower() in ("0", "false", "off", "no") or not sys.platform.startswith("linux"):
+    if value in _OFF or not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
