@@ -59,6 +59,15 @@ def test_fused_derivative_equals_snntorch(name):
     torch.testing.assert_close(fn.grad_(x.detach().clone(), g), expected * g, rtol=1e-5, atol=1e-6)
 
 
+def test_atan_grad_extremes_equal_snntorch():
+    """The two-pass atan gradient (the default surrogate) at overflowing and non-finite inputs."""
+    fn = resolve_surrogate("atan")
+    x = torch.tensor([-1e30, -1e20, -1e-30, 0.0, 1e-30, 1e20, 1e30, float("inf"), float("nan")]).requires_grad_()
+    g = torch.tensor([1.0, -2.0, 3.0, 0.5, -1.0, 2.0, -3.0, 1.0, 1.0])
+    (expected,) = torch.autograd.grad(fn.fn(x), x, g)
+    torch.testing.assert_close(fn.grad_(x.detach().clone(), g), expected, equal_nan=True)
+
+
 def test_sigmoid_derivative_finite_where_snntorch_overflows():
     fn = resolve_surrogate("sigmoid")
     x = torch.tensor([-10.0, -3.0, 0.0, 3.0]).requires_grad_()

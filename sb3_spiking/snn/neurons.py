@@ -11,8 +11,9 @@ The whole sequence is computed by :class:`LIFScan`, an ``autograd.Function`` wit
 backward over T. Why: with plain autograd every time step leaves ~6 graph nodes per layer
 (T*6 small kernels forward and again backward, plus autograd bookkeeping). The hand-written
 backward needs one ``addcmul`` per step and does everything else (surrogate derivative, beta and
-threshold gradients) vectorised over ``[T, ...]``. Measured on this project's 2-core CPU
-(``benchmarks/lif_scan.py``): see the README's performance section.
+threshold gradients) vectorised over ``[T, ...]``. Measured on this project's 2-core CPU at
+[T, B, N] = [5, 256, 256] (``python benchmarks/lif_kernels.py``): forward + backward 0.7-0.8 ms
+against 2.9-3.2 ms for the autograd reference.
 :func:`lif_reference` is the plain-autograd version; tests check both agree, forward and backward.
 """
 
