@@ -19,7 +19,8 @@ Sections (each prints rows of one Markdown table, ratio = spiking cost / ANN cos
 For each model: warm up (fill the replay buffer, then train a while), then time repeated chunks
 of ``learn`` (one env step + one gradient step per step, as TD3 does) and of batch-1
 ``model.predict``. Chunks of the two models are interleaved so that machine drift hits both;
-the medians and their ratio are printed as a Markdown table.
+the medians and their ratio are printed as a Markdown table, with the range of the ratio over
+adjacent chunk pairs (on a shared 2-core VM one pair can sit 15% either side of the median).
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ def make_models(args: argparse.Namespace) -> dict[str, TD3]:
         "TD3 (ANN)": TD3("MlpPolicy", args.env, **common),
         "SpikingTD3": SpikingTD3("MlpPolicy", args.env, **{**common, "policy_kwargs": spiking_kwargs}),
     }
+
+
+def pair_spread(ann_rates: list[float], snn_rates: list[float]) -> str:
+    """Range of the ratio over adjacent (ANN, spiking) chunk pairs: how much one short run can
+    move on this machine, printed next to the ratio of medians."""
+    ratios = [a / s for a, s in zip(ann_rates, snn_rates)]
+    return f"(chunk pairs {min(ratios):.2f}-{max(ratios):.2f})"
 
 
 def time_learn(model: TD3, steps: int) -> float:
@@ -87,7 +95,9 @@ def ppo_rows(args: argparse.Namespace) -> list[str]:
         for name, model in models.items():
             rates[name].append(time_learn(model, 2048))
     ann, snn = (statistics.median(rates[n]) for n in models)
-    return [f"| PPO CartPole-v1 `learn` steps/s (8 envs, median of {args.repeats} x 2048) | {ann:.0f} | {snn:.0f} | **{ann / snn:.2f}x** |"]
+    spread = pair_spread(*rates.values())
+    label = f"PPO CartPole-v1 `learn` steps/s (8 envs, median of {args.repeats} x 2048)"
+    return [f"| {label} | {ann:.0f} | {snn:.0f} | **{ann / snn:.2f}x** {spread} |"]
 
 
 def dsqn_rows(args: argparse.Namespace) -> list[str]:
@@ -196,7 +206,7 @@ def td3_rows(args: argparse.Namespace) -> list[str]:
     return [
         f"| SpikingTD3 / TD3 training steps/s, {args.env}, net {args.net_arch}, batch {args.batch_size} "
         f"(median of {args.repeats} x {args.chunk}) | {med['train'][ann]:.0f} | "
-        f"{med['train'][snn]:.0f} | **{med['train'][ann] / med['train'][snn]:.2f}x** |",
+        f"{med['train'][snn]:.0f} | **{med['train'][ann] / med['train'][snn]:.2f}x** {pair_spread(train[ann], train[snn])} |",
         f"| `model.predict` batch 1, same models (us) | {med['predict'][ann]:.0f} | {med['predict'][snn]:.0f} | "
         f"**{med['predict'][snn] / med['predict'][ann]:.2f}x** |",
     ]
