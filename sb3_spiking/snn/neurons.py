@@ -12,7 +12,7 @@ backward over T. Why: with plain autograd every time step leaves ~6 graph nodes 
 (T*6 small kernels forward and again backward, plus autograd bookkeeping). The hand-written
 backward needs one ``addcmul`` per step and does everything else (surrogate derivative, beta and
 threshold gradients) vectorised over ``[T, ...]``. Measured on this project's 2-core CPU at
-[T, B, N] = [5, 256, 256] (``python benchmarks/lif_kernels.py``): forward + backward 0.7-0.8 ms
+[T, B, N] = [5, 256, 256] (``python benchmarks/lif_kernels.py``): forward + backward 0.8-1.0 ms
 against 2.9-3.2 ms for the autograd reference.
 :func:`lif_reference` is the plain-autograd version; tests check both agree, forward and backward.
 """

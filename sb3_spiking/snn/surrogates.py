@@ -90,16 +90,6 @@ class Surrogate:
         """``grad_output * d spike(x) / dx``, element-wise; may overwrite and return ``x``."""
         if self.name == "straight_through":
             return x.copy_(grad_output)
-        if self.name == "atan":
-            # The default surrogate, in two passes instead of the six of ``_derivative_`` + ``mul_``:
-            # g * (alpha/2) / (1 + (pi/2 alpha x)^2) = g / (2/alpha + (2/alpha) (pi/2 alpha)^2 x^2).
-            # It runs in every LIF backward: 0.39-0.46 -> 0.31 ms for a [5, 256, 256] layer
-            # (`python benchmarks/lif_kernels.py --repeats 15`, backward only, 2 runs each on the
-            # 2-core CI machine). Same value up to float rounding (tests/test_neurons.py).
-            alpha = self.params["alpha"]
-            scale = 2.0 / alpha
-            torch.addcmul(x.new_tensor(scale), x, x, value=scale * (math.pi / 2 * alpha) ** 2, out=x)
-            return torch.div(grad_output, x, out=x)
         if self.name is not None:
             return _derivative_(self.name, self.params, x).mul_(grad_output)
         x = x.detach().requires_grad_(True)
