@@ -16,10 +16,16 @@ net = SpikingMLP(3, 1, [256, 256], SpikingOptions(num_steps=5))
 x = torch.randn(256, 3)
 for _ in range(5):
     net(x).sum().backward()
-f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(20):
-    net(x).sum().backward()
-faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / 20
+# fewest faults per step over 4 blocks of 10 steps: a one-off event in the process (a heap
+# extension, a lazily loaded kernel) lands in one block only (a single 20-step count once read
+# 93 faults per step during the full test run, 0-3 when run alone)
+blocks = []
+for _ in range(4):
+    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(10):
+        net(x).sum().backward()
+    blocks.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / 10)
+faults = min(blocks)
 print(json.dumps(dict(set=allocator._done, faults=faults)))
 """
 
