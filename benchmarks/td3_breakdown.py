@@ -3,7 +3,7 @@
     python benchmarks/td3_breakdown.py                   # Pendulum-v1, net [256, 256], batch 256, T=5
     python benchmarks/td3_breakdown.py --num-steps 8 --gradient-steps 500
 
-Both models are warmed up as in ``speed.py`` (replay buffer filled, some training), then SB3's own
+Both models are built and warmed up as in ``speed.py`` (replay buffer filled, some training), then SB3's own
 ``TD3.train`` runs ``--gradient-steps`` steps while every module of the actor and the target actor
 is timed (wall clock around its ``forward``; the LIF backward around ``LIFScan.backward``). Rows
 are milliseconds per gradient step, so the actor update, which TD3 runs every ``policy_delay``
@@ -24,8 +24,8 @@ import torch
 from stable_baselines3 import TD3
 from torch import nn
 
-from sb3_spiking import SpikingTD3
 from sb3_spiking.snn import neurons
+from speed import make_models  # benchmarks/ is on sys.path when run as a script
 
 
 def instrument(model: TD3, totals: dict[str, float]) -> None:
@@ -68,13 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    common = dict(learning_starts=1000, batch_size=args.batch_size, seed=0, device="cpu")
-    models = {
-        "TD3 (ANN)": TD3("MlpPolicy", args.env, policy_kwargs=dict(net_arch=args.net_arch), **common),
-        "SpikingTD3": SpikingTD3(
-            "MlpPolicy", args.env, policy_kwargs=dict(net_arch=args.net_arch, num_steps=args.num_steps), **common
-        ),
-    }
+    models = make_models(argparse.Namespace(**vars(args), learning_starts=1000, options="{}"))  # speed.py's pair
     for model in models.values():
         model.learn(args.warmup)
 

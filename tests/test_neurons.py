@@ -60,7 +60,7 @@ def test_fused_derivative_equals_snntorch(name):
 
 
 def test_atan_grad_extremes_equal_snntorch():
-    """The two-pass atan gradient (the default surrogate) at overflowing and non-finite inputs."""
+    """The atan gradient (the default surrogate) at overflowing and non-finite inputs equals snnTorch's."""
     fn = resolve_surrogate("atan")
     x = torch.tensor([-1e30, -1e20, -1e-30, 0.0, 1e-30, 1e20, 1e30, float("inf"), float("nan")]).requires_grad_()
     g = torch.tensor([1.0, -2.0, 3.0, 0.5, -1.0, 2.0, -3.0, 1.0, 1.0])
