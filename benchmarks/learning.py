@@ -1,19 +1,42 @@
 """Learning results: an SB3 ANN algorithm and its spiking twin on the same seeds, same settings.
 
     python benchmarks/learning.py --env Pendulum-v1 --algos td3 spiking_td3 --seeds 0 1 2 --jobs 2
-    python benchmarks/learning.py --env CartPole-v1 --algos dqn dsqn --seeds 0 1 2 --jobs 2
     python benchmarks/learning.py --env CartPole-v1 --algos dqn dsqn --hyperparams hyperparams/dsqn.yml
+    python benchmarks/learning.py --env Hopper-v5 --algos td3 spiking_td3 spiking_td3:proxy_target=True \\
+        --hyperparams hyperparams/spiking_td3.yml --n-timesteps 100000 --eval-freq 5000 \\
+        --out docs/results/mujoco.jsonl --resume --jobs 2 --plot docs/mujoco_hopper.png
 
 Hyperparameters are RL Zoo's for the ANN algorithm, read from rl_zoo3's own
 ``hyperparams/<algo>.yml`` (``spiking_td3`` uses ``td3.yml``, ``dsqn`` uses ``dqn.yml``); the
-spiking twin uses the same ones plus its default spiking options, or ``--policy-kwargs`` (a JSON dict merged into ``policy_kwargs``); ``--hyperparams`` takes the
-settings from an RL-Zoo-style YAML file instead (this repository ships tuned ones in
-``hyperparams/``), for both algorithms (the ANN gets them without the spiking options). Callbacks
-the entry names (``callback:``, e.g. ``StopTrainingWhenSolved``) are passed to ``learn`` as
-``rl_zoo3 train`` does. After training, the final
-policy is evaluated deterministically for ``--eval-episodes`` episodes on a separately seeded env;
-the script prints one row per (algo, seed) and the mean over seeds, as a Markdown table, and
-appends JSON lines to ``--out`` if given.
+spiking twin uses the same ones plus its default spiking options, or ``--policy-kwargs`` (a JSON
+dict merged into ``policy_kwargs``); ``--hyperparams`` takes the settings from an RL-Zoo-style
+YAML file instead (this repository ships tuned ones in ``hyperparams/``), for both algorithms (the
+ANN gets them without the spiking options). Callbacks the entry names (``callback:``, e.g.
+``StopTrainingWhenSolved``) are passed to ``learn`` as ``rl_zoo3 train`` does.
+
+An ``--algos`` entry may carry algorithm arguments after a colon, as ``rl_zoo3 train -params``
+does: ``spiking_td3:proxy_target=True`` (several: ``a=1,b=2``; values are YAML). The whole
+string is the row's name.
+
+Evaluation is deterministic, ``--eval-episodes`` episodes on a separate env reseeded with
+``10000 + seed`` before every evaluation (so every evaluation of a run starts from the same
+states): at the end of training, and with ``--eval-freq N`` every N env steps too. Each
+evaluation is printed as it happens and, with ``--out``, appended as a JSON line
+(``"type": "eval"``); each finished run appends a ``"type": "final"`` line (last evaluation,
+area under the evaluation curve, wall time, energy per decision vs the same-shape ANN).
+
+Interruption: with ``--eval-freq`` and ``--out``, every evaluation also writes a checkpoint
+(SB3's ``save`` + ``save_replay_buffer``, and the evaluation history) into
+``<out>.ckpt/<run>/step_<N>/``, first into a ``.tmp`` folder that is renamed when complete, so a
+run killed at any moment (even while saving) leaves the previous checkpoint intact. ``--resume``
+continues every run from its latest checkpoint (a finished run is not retrained, a longer
+``--n-timesteps`` extends it). What differs from an uninterrupted run: the random generators
+(torch, NumPy, the env, the action space) are reseeded with ``seed + steps done`` at the restart,
+and the training episode that was running at the checkpoint is cut short (the env is reset).
+Replay buffer, optimiser states, exploration-noise state and step counters are restored.
+
+``--plot FILE.png`` draws the evaluation return against env steps per row (mean over seeds, min-max
+band) from the ``--out`` file (``--plot-only``: draw without training).
 """
 
 from __future__ import annotations
@@ -21,7 +44,11 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
+import re
+import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,9 +58,26 @@ from sb3_spiking.zoo import settings
 from sb3_spiking.zoo.plugin import ZOO_ALGOS  # spiking zoo name -> (module, class, ANN twin, ...)
 
 
-def zoo_file(algo: str) -> str:
-    """RL Zoo's own settings file of the ANN algorithm behind ``algo`` (``spiking_td3`` -> td3.yml)."""
-    return str(settings.zoo_file(ZOO_ALGOS[algo][2] if algo in ZOO_ALGOS else algo))
+def zoo_file(algo: str, env_id: str | None = None) -> str:
+    """RL Zoo's own settings file of the ANN algorithm behind ``algo`` (``spiking_td3`` -> td3.yml).
+
+    Where that file has no entry for ``env_id`` (the zoo has no MuJoCo ``-v5`` entries), this
+    package's file of the spiking algorithm is used (``hyperparams/spiking_td3.yml``, whose ``-v5``
+    entries copy the zoo's ``-v4`` ones), for the ANN twin too (without the spiking options).
+    """
+    import yaml
+
+    from sb3_spiking.zoo.plugin import default_config
+
+    path = str(settings.zoo_file(ZOO_ALGOS[algo][2] if algo in ZOO_ALGOS else algo))
+    if env_id is None or env_id in (yaml.safe_load(open(path)) or {}):
+        return path
+    spiking = algo if algo in ZOO_ALGOS else next((k for k, v in ZOO_ALGOS.items() if v[2] == algo), None)
+    ours = default_config(spiking) if spiking else None
+    if ours and os.path.isfile(ours) and env_id in (yaml.safe_load(open(ours)) or {}):
+        print(f"{path} has no {env_id} entry: using {ours}", flush=True)
+        return ours
+    return path
 
 
 def algo_class(name: str):
@@ -42,51 +86,295 @@ def algo_class(name: str):
     return ALGOS[name]
 
 
+def parse_algo_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"spiking_td3:proxy_target=True,tau=0.01"`` -> ``("spiking_td3", {"proxy_target": True, "tau": 0.01})``."""
+    import yaml
+
+    algo, _, rest = spec.partition(":")
+    kwargs: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--algos {spec!r}: expected ALGO or ALGO:key=value[,key=value], got {item!r}")
+        kwargs[key.strip()] = yaml.safe_load(value)
+    return algo, kwargs
+
+
+def run_name(job: dict[str, Any]) -> str:
+    """File-system name of one run: row name, env and seed."""
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", f"{job['label']}_{job['env']}_s{job['seed']}")
+
+
+# --------------------------------------------------------------------------------------------
+# Checkpoints
+# --------------------------------------------------------------------------------------------
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The complete checkpoint with the most steps (``step_<N>``; ``.tmp`` folders are incomplete)."""
+    done = [p for p in run_dir.glob("step_*") if p.is_dir() and re.fullmatch(r"step_\d+", p.name)]
+    return max(done, key=lambda p: int(p.name[5:]), default=None)
+
+
+def write_checkpoint(run_dir: Path, model: Any, state: dict[str, Any]) -> None:
+    """Model, replay buffer and ``state`` into ``run_dir/step_<N>``, atomically (rename of a
+    complete folder); older checkpoints of the run are removed afterwards."""
+    final = run_dir / f"step_{model.num_timesteps}"
+    tmp = run_dir / f"{final.name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model.save(tmp / "model.zip")
+    if getattr(model, "replay_buffer", None) is not None:
+        model.save_replay_buffer(tmp / "replay_buffer.pkl")
+    (tmp / "state.json").write_text(json.dumps(state, default=str))
+    with open(tmp / "state.json") as f:  # data on disk before the rename makes it visible
+        os.fsync(f.fileno())
+    if final.exists():  # the same step again (e.g. resumed with other settings): replace it
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    for old in run_dir.glob("step_*"):
+        if old != final and re.fullmatch(r"step_\d+", old.name):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+# One run
+# --------------------------------------------------------------------------------------------
+class Recorder:
+    """Evaluations, checkpoints and progress lines of one run (history survives resumes)."""
+
+    def __init__(self, job: dict[str, Any], model: Any, eval_env: Any, state: dict[str, Any], run_dir: Path | None):
+        self.job, self.model, self.eval_env, self.state, self.run_dir = job, model, eval_env, state, run_dir
+        self.started = time.perf_counter() - state["wall_seconds"]
+
+    def evaluate(self) -> None:
+        from stable_baselines3.common.evaluation import evaluate_policy
+
+        job, model = self.job, self.model
+        self.eval_env.reset(seed=10_000 + job["seed"])
+        returns, _ = evaluate_policy(
+            model, self.eval_env, n_eval_episodes=job["eval_episodes"], deterministic=True, return_episode_rewards=True
+        )
+        row = dict(
+            type="eval",
+            label=job["label"],
+            algo=job["algo"],
+            env=job["env"],
+            seed=job["seed"],
+            timesteps=int(model.num_timesteps),
+            mean_return=float(np.mean(returns)),
+            std_return=float(np.std(returns)),
+            returns=[float(r) for r in returns],
+            wall_seconds=time.perf_counter() - self.started,
+        )
+        self.state["evals"].append(row)
+        self.state["wall_seconds"] = row["wall_seconds"]
+        append_jsonl(job.get("out"), [row])
+        print(
+            f"[{job['label']} {job['env']} seed {job['seed']}] {row['timesteps']}/{job['n_timesteps']} steps: "
+            f"eval {row['mean_return']:.1f} +- {row['std_return']:.1f} ({row['wall_seconds']:.0f} s)",
+            flush=True,
+        )
+        if self.run_dir is not None:
+            write_checkpoint(self.run_dir, model, self.state)
+
+
+def eval_callback(recorder: Recorder, eval_freq: int):
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class EvalEvery(BaseCallback):
+        """Evaluate (and checkpoint) whenever ``num_timesteps`` crosses a multiple of ``eval_freq``.
+
+        SB3's ``EvalCallback`` counts its own calls, which restart at 0 after a resume; this
+        counts env steps, so evaluations stay at the same steps across interruptions."""
+
+        def _on_training_start(self) -> None:
+            self.next_eval = (self.num_timesteps // eval_freq + 1) * eval_freq
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps >= self.next_eval:
+                recorder.evaluate()
+                self.next_eval = (self.num_timesteps // eval_freq + 1) * eval_freq
+            return True
+
+    return EvalEvery()
+
+
+def collect_observations(model: Any, env: Any, n: int) -> np.ndarray:
+    """Up to ``n`` observations the trained policy visits on ``env`` (for the energy figures)."""
+    obs, _ = env.reset(seed=20_000)
+    seen = []
+    for _ in range(n):
+        seen.append(obs)
+        action, _ = model.predict(obs, deterministic=True)
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            obs, _ = env.reset()
+    return np.stack(seen)
+
+
+def auc(evals: list[dict[str, Any]]) -> float:
+    """Area under the evaluation curve per env step (the curve's average return, trapezoid rule)."""
+    steps = np.array([e["timesteps"] for e in evals], dtype=float)
+    values = np.array([e["mean_return"] for e in evals])
+    if len(steps) < 2:
+        return float(values[-1])
+    return float(np.trapezoid(values, steps) / (steps[-1] - steps[0]))
+
+
 def run(job: dict[str, Any]) -> dict[str, Any]:
     import gymnasium as gym
     import torch
+    from stable_baselines3.common.callbacks import CallbackList
     from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.evaluation import evaluate_policy
     from stable_baselines3.common.monitor import Monitor
+
+    from sb3_spiking import energy_report
 
     torch.set_num_threads(1)
     algo, env_id, seed = job["algo"], job["env"], job["seed"]
     n_actions = int(np.prod(gym.make(env_id).action_space.shape))
-    hp_file = job.get("hyperparams") or zoo_file(algo)
+    hp_file = job.get("hyperparams") or zoo_file(algo, env_id)
     hp, zoo_steps, n_envs = settings.zoo_kwargs(hp_file, env_id, n_actions)
     callbacks = settings.zoo_callbacks(hp_file, env_id)  # e.g. StopTrainingWhenSolved in hyperparams/dsqn.yml
     hp.setdefault("policy_kwargs", {})
-    n_timesteps = int(job.get("n_timesteps") or zoo_steps)
+    n_timesteps = job["n_timesteps"] = int(job.get("n_timesteps") or zoo_steps)
     env = make_vec_env(env_id, n_envs=n_envs, seed=seed) if n_envs > 1 else gym.make(env_id)
     if algo in ZOO_ALGOS:  # a spiking algorithm: --policy-kwargs adds to its options
         hp["policy_kwargs"] = {**hp["policy_kwargs"], **job["policy_kwargs"]}
     else:  # the ANN twin run with a spiking settings file: same settings minus the spiking options
         hp["policy_kwargs"] = {k: v for k, v in hp["policy_kwargs"].items() if k not in SPIKING_KEYS}
-    model = algo_class(algo)("MlpPolicy", env, seed=seed, device="cpu", **hp)
-    start = time.perf_counter()
-    model.learn(n_timesteps, callback=callbacks)
-    train_s = time.perf_counter() - start
+    hp.update(job["algo_kwargs"])
+    cls = algo_class(algo)
+
+    run_dir = Path(job["checkpoint_dir"]) / run_name(job) if job.get("checkpoint_dir") else None
+    checkpoint = latest_checkpoint(run_dir) if run_dir is not None and run_dir.is_dir() else None
+    if checkpoint is not None and not job["resume"]:
+        raise SystemExit(f"{run_dir} holds checkpoints of an earlier run: pass --resume to continue it, or delete it")
+    if checkpoint is not None:
+        model = cls.load(checkpoint / "model.zip", env=env, device="cpu")
+        if (checkpoint / "replay_buffer.pkl").exists():
+            model.load_replay_buffer(checkpoint / "replay_buffer.pkl")
+        model.set_random_seed(seed + model.num_timesteps)  # see the module docstring
+        state = json.loads((checkpoint / "state.json").read_text())
+        print(f"[{job['label']} {env_id} seed {seed}] resumed from {checkpoint} ({model.num_timesteps} steps)", flush=True)
+    else:
+        model = cls("MlpPolicy", env, seed=seed, device="cpu", **hp)
+        state = dict(evals=[], wall_seconds=0.0)
+
     eval_env = Monitor(gym.make(env_id))
-    eval_env.reset(seed=10_000 + seed)
-    returns, _ = evaluate_policy(model, eval_env, n_eval_episodes=job["eval_episodes"], return_episode_rewards=True)
-    return dict(
+    recorder = Recorder(job, model, eval_env, state, run_dir)
+    if job.get("eval_freq"):
+        callbacks = [*callbacks, eval_callback(recorder, job["eval_freq"])]
+    remaining = n_timesteps - model.num_timesteps
+    if remaining > 0:
+        model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=checkpoint is None)
+    if not state["evals"] or state["evals"][-1]["timesteps"] != model.num_timesteps:
+        recorder.evaluate()  # the final policy (a stopping callback, or no --eval-freq)
+
+    energy = energy_report(model, collect_observations(model, gym.make(env_id), 500))
+    last = state["evals"][-1]
+    row = dict(
+        type="final",
+        label=job["label"],
         algo=algo,
         env=env_id,
         seed=seed,
         n_timesteps=n_timesteps,
         trained_timesteps=int(model.num_timesteps),  # < n_timesteps when a callback stopped training
         policy_kwargs=hp["policy_kwargs"],
+        algo_kwargs=job["algo_kwargs"],
         hyperparams=job.get("hyperparams"),
-        mean_return=float(np.mean(returns)),
-        std_return=float(np.std(returns)),
-        train_seconds=train_s,
+        mean_return=last["mean_return"],
+        std_return=last["std_return"],
+        auc=auc(state["evals"]),
+        n_evals=len(state["evals"]),
+        train_seconds=state["wall_seconds"],  # wall time of training + evaluations, over all resumes
+        energy_j=energy["energy_j"],
+        ann_energy_j=energy["ann_energy_j"],
+        energy_ratio=energy["energy_ratio"],
     )
+    append_jsonl(job.get("out"), [row])
+    return row
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------------
+def append_jsonl(path: str | None, rows: list[dict[str, Any]]) -> None:
+    if not path:
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:  # one write per line: lines of parallel runs do not interleave
+        for r in rows:
+            f.write(json.dumps(r, default=str) + "\n")
+            f.flush()
+
+
+def read_jsonl(path: str) -> list[dict[str, Any]]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def eval_curves(rows: list[dict[str, Any]], env_id: str) -> dict[str, dict[int, dict[int, float]]]:
+    """label -> seed -> {timesteps: mean return}; a step evaluated twice (a resumed run redoing
+    an evaluation whose checkpoint was not written) keeps the later line."""
+    curves: dict[str, dict[int, dict[int, float]]] = {}
+    for r in rows:
+        if r.get("type") == "eval" and r["env"] == env_id:
+            curves.setdefault(r["label"], {}).setdefault(r["seed"], {})[r["timesteps"]] = r["mean_return"]
+    return curves
+
+
+def plot(rows: list[dict[str, Any]], env_id: str, path: str, eval_episodes: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = eval_curves(rows, env_id)
+    if not curves:
+        raise SystemExit(f"no evaluation lines for {env_id} to plot (run with --eval-freq and --out first)")
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    n_seeds = set()
+    for label, seeds in curves.items():
+        steps = sorted(set.intersection(*(set(c) for c in seeds.values())))  # steps every seed reached
+        values = np.array([[seeds[s][t] for t in steps] for s in sorted(seeds)])
+        n_seeds.add(len(seeds))
+        (line,) = ax.plot(steps, values.mean(axis=0), label=f"{label} ({len(seeds)} seeds)")
+        ax.fill_between(steps, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2)
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel(f"return (deterministic, {eval_episodes} episodes)")
+    ax.set_title(f"{env_id}: evaluation return, mean over seeds, band = min-max")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=9)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}")
+
+
+def print_table(results: list[dict[str, Any]], env_id: str, labels: list[str], header: str) -> None:
+    print(f"\n{env_id}, {header}\n")
+    print("| algo | seed | final eval return | area under eval curve | env steps trained | wall time (s) | energy vs ANN |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['label']} | {r['seed']} | {r['mean_return']:.1f} | {r['auc']:.1f} | {r['trained_timesteps']} "
+            f"| {r['train_seconds']:.0f} | {r['energy_ratio']:.2f} |"
+        )
+    for label in labels:
+        rows = [r for r in results if r["label"] == label]
+        if rows:
+            print(
+                f"| **{label}** | mean of {len(rows)} | **{np.mean([r['mean_return'] for r in rows]):.1f}** "
+                f"| {np.mean([r['auc'] for r in rows]):.1f} | | {np.mean([r['train_seconds'] for r in rows]):.0f} "
+                f"| {np.mean([r['energy_ratio'] for r in rows]):.2f} |"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", default="Pendulum-v1")
-    parser.add_argument("--algos", nargs="+", default=["td3", "spiking_td3"])
+    parser.add_argument("--algos", nargs="+", default=["td3", "spiking_td3"], help="ALGO or ALGO:key=value,...")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--policy-kwargs", default="{}", help="JSON dict of spiking options")
     parser.add_argument(
@@ -94,41 +382,65 @@ def main() -> None:
     )
     parser.add_argument("--n-timesteps", type=int, default=None, help="override the zoo budget")
     parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--eval-freq", type=int, default=None, help="also evaluate (and checkpoint) every N env steps")
     parser.add_argument("--jobs", type=int, default=1, help="parallel processes (1 torch thread each)")
     parser.add_argument("--out", default=None, help="append results as JSON lines to this file")
+    parser.add_argument("--checkpoint-dir", default=None, help="checkpoint folder (default: <out>.ckpt)")
+    parser.add_argument("--resume", action="store_true", help="continue runs from their latest checkpoints")
+    parser.add_argument("--plot", default=None, help="draw the evaluation curves of --out into this PNG")
+    parser.add_argument("--plot-only", action="store_true", help="only draw --plot from --out, train nothing")
     args = parser.parse_args()
+    if args.eval_freq is not None and args.eval_freq < 1:
+        parser.error(f"--eval-freq must be >= 1, got {args.eval_freq}")
+    if (args.plot or args.resume) and not args.out:
+        parser.error("--plot and --resume need --out (the JSON-lines file the curves and checkpoints belong to)")
+    if args.plot_only:
+        if not args.plot:
+            parser.error("--plot-only needs --plot FILE.png")
+        plot(read_jsonl(args.out), args.env, args.plot, args.eval_episodes)
+        return
 
-    jobs = [
-        dict(
-            algo=a,
-            env=args.env,
-            seed=s,
-            policy_kwargs=json.loads(args.policy_kwargs),
-            n_timesteps=args.n_timesteps,
-            eval_episodes=args.eval_episodes,
-            hyperparams=args.hyperparams,
-        )
-        for a in args.algos
-        for s in args.seeds
-    ]
-    if args.jobs > 1:
+    checkpoint_dir = args.checkpoint_dir or (f"{args.out}.ckpt" if args.out and args.eval_freq else None)
+    finished = {}  # (row, seed) -> final line of a run that already completed this budget
+    if args.resume and os.path.isfile(args.out):
+        for r in read_jsonl(args.out):
+            if r.get("type") == "final" and r["env"] == args.env and args.n_timesteps in (None, r["n_timesteps"]):
+                finished[(r["label"], r["seed"])] = r
+    jobs, done = [], []
+    specs = [(spec, *parse_algo_spec(spec)) for spec in args.algos]
+    for s in args.seeds:  # seed-major: an interrupted sweep has every row for its first seeds
+        for spec, algo, algo_kwargs in specs:
+            if (spec, s) in finished:
+                print(f"[{spec} {args.env} seed {s}] already finished in {args.out}: not rerun", flush=True)
+                done.append(finished[(spec, s)])
+                continue
+            jobs.append(
+                dict(
+                    label=spec,
+                    algo=algo,
+                    algo_kwargs=algo_kwargs,
+                    env=args.env,
+                    seed=s,
+                    policy_kwargs=json.loads(args.policy_kwargs),
+                    n_timesteps=args.n_timesteps,
+                    eval_episodes=args.eval_episodes,
+                    eval_freq=args.eval_freq,
+                    hyperparams=args.hyperparams,
+                    out=args.out,
+                    checkpoint_dir=checkpoint_dir,
+                    resume=args.resume,
+                )
+            )
+    if args.jobs > 1 and len(jobs) > 1:
         with mp.get_context("spawn").Pool(args.jobs) as pool:
-            results = pool.map(run, jobs, chunksize=1)
+            results = done + pool.map(run, jobs, chunksize=1)
     else:
-        results = [run(j) for j in jobs]
+        results = done + [run(j) for j in jobs]
+    results.sort(key=lambda r: (args.algos.index(r["label"]), r["seed"]))
 
-    if args.out:
-        with open(args.out, "a") as f:
-            for r in results:
-                f.write(json.dumps(r) + "\n")
-    print(f"\n{args.env}, policy_kwargs {args.policy_kwargs}\n")
-    print("| algo | seed | mean eval return | env steps trained | train time (s) |")
-    print("|---|---|---|---|---|")
-    for r in results:
-        print(f"| {r['algo']} | {r['seed']} | {r['mean_return']:.1f} | {r['trained_timesteps']} | {r['train_seconds']:.0f} |")
-    for algo in args.algos:
-        vals = [r["mean_return"] for r in results if r["algo"] == algo]
-        print(f"| **{algo}** | mean of {len(vals)} | **{np.mean(vals):.1f}** | | |")
+    print_table(results, args.env, args.algos, f"policy_kwargs {args.policy_kwargs}")
+    if args.plot:
+        plot(read_jsonl(args.out), args.env, args.plot, args.eval_episodes)
 
 
 if __name__ == "__main__":

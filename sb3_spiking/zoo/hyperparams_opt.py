@@ -13,6 +13,9 @@ spiking options to the sampled ``policy_kwargs``:
 ``threshold``        0.25 .. 2.0 (log scale)
 ==================== ==============================================================
 
+``spiking_td3`` and ``spiking_ddpg`` also sample ``proxy_target`` (False, True), an algorithm
+argument (:class:`~sb3_spiking.td3.proxy.ProxyTargetMixin`), not a policy option.
+
 The converters turn a finished trial's raw parameters back into hyperparameters (what
 ``rl_zoo3 train ... --storage S --study-name N --trial-id K`` loads).
 """
@@ -66,16 +69,25 @@ class SpikingSampler:
 
     :param base: the zoo's sampler, ``(trial, n_actions, n_envs, additional_args) -> dict``.
     :param current_manager: returns the running ``ExperimentManager`` (to see the environment).
+    :param proxy_target: also sample the algorithm argument ``proxy_target`` (TD3/DDPG).
     """
 
-    def __init__(self, base: Callable[..., dict[str, Any]], current_manager: Callable[[], Any] = lambda: None) -> None:
+    def __init__(
+        self,
+        base: Callable[..., dict[str, Any]],
+        current_manager: Callable[[], Any] = lambda: None,
+        proxy_target: bool = False,
+    ) -> None:
         self.base = base
         self.current_manager = current_manager
+        self.proxy_target = proxy_target
 
     def __call__(self, trial: Any, n_actions: int, n_envs: int, additional_args: dict[str, Any]) -> dict[str, Any]:
         hyperparams = self.base(trial, n_actions, n_envs, additional_args)
         spiking = sample_spiking_params(trial, _image_observations(self.current_manager()))
         hyperparams["policy_kwargs"] = {**hyperparams.get("policy_kwargs", {}), **spiking}
+        if self.proxy_target:
+            hyperparams["proxy_target"] = trial.suggest_categorical("proxy_target", [False, True])
         return hyperparams
 
     def __repr__(self) -> str:
@@ -84,7 +96,7 @@ class SpikingSampler:
 
 class SpikingConverter:
     """RL Zoo's converter of the ANN twin, with the spiking trial parameters put back into
-    ``policy_kwargs``."""
+    ``policy_kwargs`` (and ``proxy_target``, where sampled, back among the algorithm arguments)."""
 
     def __init__(self, base: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
         self.base = base
@@ -92,9 +104,10 @@ class SpikingConverter:
     def __call__(self, sampled_params: dict[str, Any]) -> dict[str, Any]:
         params = dict(sampled_params)
         spiking = {name: params.pop(name) for name in SPIKING_PARAMS if name in params}
+        proxy = {"proxy_target": params.pop("proxy_target")} if "proxy_target" in params else {}
         hyperparams = self.base(params)
         hyperparams["policy_kwargs"] = {**hyperparams.get("policy_kwargs", {}), **spiking}
-        return hyperparams
+        return {**hyperparams, **proxy}
 
     def __repr__(self) -> str:
         return f"SpikingConverter({getattr(self.base, '__name__', self.base)})"

@@ -46,6 +46,8 @@ ZOO_ALGOS: dict[str, tuple[str, str, str, bool]] = {
     "spiking_bcq": ("sb3_spiking.bcq", "SpikingBCQ", "bcq", True),
 }
 OFF_POLICY = tuple(name for name, entry in ZOO_ALGOS.items() if entry[3])
+#: Algorithms whose Optuna sampler also tunes ``proxy_target`` (an algorithm argument).
+PROXY_TARGET_ALGOS = ("spiking_td3", "spiking_ddpg")
 
 #: Scripts the ``rl_zoo3`` command gains (rl_zoo3 modules run as ``__main__``).
 EXTRA_SCRIPTS = ("record_video", "record_training")
@@ -89,7 +91,9 @@ def patch_hyperparams_opt(module: types.ModuleType) -> None:
 
     for name, (_, _, base, _) in ZOO_ALGOS.items():
         if name not in module.HYPERPARAMS_SAMPLER and base in module.HYPERPARAMS_SAMPLER:
-            module.HYPERPARAMS_SAMPLER[name] = SpikingSampler(module.HYPERPARAMS_SAMPLER[base], current_manager)
+            module.HYPERPARAMS_SAMPLER[name] = SpikingSampler(
+                module.HYPERPARAMS_SAMPLER[base], current_manager, proxy_target=name in PROXY_TARGET_ALGOS
+            )
         if name not in module.HYPERPARAMS_CONVERTER and base in module.HYPERPARAMS_CONVERTER:
             module.HYPERPARAMS_CONVERTER[name] = SpikingConverter(module.HYPERPARAMS_CONVERTER[base])
 
