@@ -9,6 +9,7 @@ import torch as th
 from stable_baselines3.common.callbacks import BaseCallback
 
 from sb3_spiking.common.energy import energy_report
+from sb3_spiking.snn.recording import SpikeRecorder
 from sb3_spiking.snn.options import check_int
 
 
@@ -19,10 +20,18 @@ def _to_numpy(obs: Any) -> Any:
 
 
 class SpikeStatsCallback(BaseCallback):
-    """Every ``log_freq`` environment steps, measure the policy's spiking activity on a sample of
-    recent observations and record ``spiking/firing_rate``, ``spiking/synaptic_ops``,
-    ``spiking/energy_ratio`` (plus ``spiking/spikes`` and ``spiking/energy_j``), per decision.
+    """Measure the policy's spiking activity on a sample of recent observations at the first
+    step and then every ``log_freq`` environment steps, and record, per decision:
 
+    - ``spiking/firing_rate``, ``spiking/synaptic_ops``, ``spiking/energy_ratio``,
+      ``spiking/spikes``, ``spiking/energy_j`` (the whole decision path);
+    - ``spiking/firing_rate/<layer>`` for every spiking layer (its module name in the policy,
+      e.g. ``actor.mu.0.lifs.0``): a dead (0) or saturated (1) layer shows up here first;
+    - ``spiking/firing_rate_hist/<layer>``: the per-neuron firing rates, as a TensorBoard
+      histogram (other logger formats leave it out).
+
+    The values are written when SB3 next dumps its logs (every ``log_interval`` episodes or
+    iterations), so even a run shorter than ``log_freq`` logs the first measurement.
     Observations come from the replay buffer (off-policy), the rollout buffer (on-policy) or, before
     either has data, the latest observation. Measuring is a separate no-grad forward pass: training
     itself runs uninstrumented.
@@ -51,15 +60,25 @@ class SpikeStatsCallback(BaseCallback):
         return self.locals["new_obs"]
 
     def _on_step(self) -> bool:
-        if self.n_calls % self.log_freq == 0:
+        if self.n_calls == 1 or self.n_calls % self.log_freq == 0:
             self.log_now()
         return True
 
     def log_now(self) -> dict[str, Any]:
-        """Measure and record immediately; returns the report."""
-        report = energy_report(self.model, self._sample_observations())
+        """Measure and record immediately; returns the report (with ``"neuron_rates"``: per-layer
+        arrays of per-neuron firing rates)."""
+        with SpikeRecorder(self.model.policy) as recorder:
+            report = energy_report(self.model, self._sample_observations())
         for key in ("firing_rate", "synaptic_ops", "energy_ratio", "spikes", "energy_j"):
             self.logger.record(f"spiking/{key}", report[key])
+        report["neuron_rates"] = {}
+        for name, layer in recorder.layers.items():
+            rates = layer.rates()
+            report["neuron_rates"][name] = rates
+            self.logger.record(f"spiking/firing_rate/{name}", float(rates.mean()))
+            self.logger.record(
+                f"spiking/firing_rate_hist/{name}", th.as_tensor(rates), exclude=("stdout", "log", "json", "csv")
+            )
         self.last_report = report
         return report
 

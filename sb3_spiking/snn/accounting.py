@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sb3_spiking.snn.network import numpy_inference_off
 from sb3_spiking.snn.neurons import LIF
 
 ENERGY_PER_AC_J = 0.9e-12
@@ -106,14 +107,12 @@ class OpCounter:
 
     def __enter__(self) -> OpCounter:
         inside_snn: set[int] = set()
-        self._numpy_flags: list[tuple[nn.Module, bool]] = []
+        self._torch_route = numpy_inference_off(self.module)  # the hooks below live on torch modules
+        self._torch_route.__enter__()
         for name, mod in self.module.named_modules():
             if getattr(mod, "ann_macs_per_sample", 0) or hasattr(mod, "ann_macs_of"):
                 inside_snn.update(id(m) for m in mod.modules())
                 self._handles.append(mod.register_forward_hook(self._snn_hook))
-                # the hooks below live on torch modules: keep the counted run in torch
-                self._numpy_flags.append((mod, mod.__dict__.get("numpy_inference", None)))
-                mod.numpy_inference = False
         for name, mod in self.module.named_modules():
             if isinstance(mod, LIF):
                 self._handles.append(mod.register_forward_hook(self._make_lif_hook(name)))
@@ -130,11 +129,7 @@ class OpCounter:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
-        for mod, flag in self._numpy_flags:
-            if flag is None:
-                del mod.numpy_inference  # back to the class default
-            else:
-                mod.numpy_inference = flag
+        self._torch_route.__exit__(*exc)
 
     def _layer(self, name: str, kind: str) -> LayerCount:
         if name not in self.layers:

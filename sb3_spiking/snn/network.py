@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -90,6 +91,26 @@ def set_train_mode(module: nn.Module, mode: bool) -> None:
             continue
         current.__dict__["training"] = mode
         stack.extend(child for child in current._modules.values() if child is not None)
+
+
+@contextmanager
+def numpy_inference_off(module: nn.Module) -> Iterator[None]:
+    """Inside the block, every :class:`SpikingNetwork` in ``module`` runs through torch (no NumPy
+    inference route), so forward hooks on its layers fire; the flags are restored afterwards.
+    Used by the accounting and recording contexts, whose hooks live on the torch modules."""
+    saved = []
+    for mod in module.modules():
+        if isinstance(mod, SpikingNetwork):
+            saved.append((mod, mod.__dict__.get("numpy_inference")))
+            mod.numpy_inference = False
+    try:
+        yield
+    finally:
+        for mod, flag in saved:
+            if flag is None:
+                del mod.numpy_inference  # back to the class default
+            else:
+                mod.numpy_inference = flag
 
 
 #: Largest batch the NumPy inference path takes (see ``SpikingMLP.forward``).
