@@ -84,8 +84,11 @@ def test_ppo_spiking_policy_learns_cartpole_short(cartpole_ppo):
     from sb3_spiking import SpikingActorCriticPolicy
 
     model = cartpole_ppo(SpikingActorCriticPolicy)
-    model.learn(30_000)
-    mean = _evaluate(model, "CartPole-v1", 0)  # measured: passes (> 150) in 84 s with other jobs running
+    # Measured (evaluated every 10k steps, seeds 0/1/2, SB3 2.9.2, gymnasium 1.4): 275/346/109/500/500,
+    # 208/125/500/500/500, 295/478/500/500/500, about 60 s for 50k steps on 2 cores. At 30k steps
+    # seed 0 read 109 (a CI failure), so the budget is 50k, where every seed reached 500.
+    model.learn(50_000)
+    mean = _evaluate(model, "CartPole-v1", 0)
     assert mean > 150, f"PPO with SpikingActorCriticPolicy did not learn CartPole-v1: mean eval return {mean:.0f}"
 
 
