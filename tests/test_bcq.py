@@ -87,6 +87,18 @@ def test_defaults_follow_bcq_and_acsf():
     assert np.abs(model.replay_buffer.actions[:500]).max() <= 1.0
 
 
+@pytest.mark.parametrize("algo", [SpikingBCQ, BCQ])
+def test_load_accepts_the_policy_kwargs_the_model_was_built_with(algo, tmp_path):
+    """The stored dict holds the resolved options (and ``phi`` given as an argument; BCQ's
+    ``spiking=False``): the user's own dict is accepted, a different one gets SB3's error."""
+    model = algo("MlpPolicy", "Pendulum-v1", dataset="pendulum/tiny-v0", policy_kwargs=dict(SMALL), phi=0.1, seed=0)
+    model.save(tmp_path / "bcq")
+    loaded = algo.load(tmp_path / "bcq", policy_kwargs=dict(SMALL))
+    assert loaded.policy_kwargs == model.policy_kwargs and loaded.policy.phi == 0.1
+    with pytest.raises(ValueError, match="do not equal the stored"):
+        algo.load(tmp_path / "bcq", policy_kwargs=dict(SMALL, num_steps=3))
+
+
 def test_perturbation_is_bounded_by_phi():
     model = SpikingBCQ("MlpPolicy", "Pendulum-v1", dataset="pendulum/tiny-v0", policy_kwargs=dict(SMALL, phi=0.1), seed=1)
     obs = th.as_tensor(model.replay_buffer.observations[:64, 0])

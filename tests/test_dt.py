@@ -251,6 +251,16 @@ def test_save_load_identical_actions_and_continue(tmp_path):
     assert loaded.num_timesteps == 25
 
 
+@pytest.mark.parametrize("algo", [SpikingDecisionTransformer, DecisionTransformer])
+def test_load_accepts_the_policy_kwargs_the_model_was_built_with(algo, tmp_path):
+    model = algo("CartPole-v1", dataset="cartpole/scripted-v0", policy_kwargs=dict(TINY), seed=0, device="cpu")
+    model.save(tmp_path / "dt")
+    loaded = algo.load(tmp_path / "dt", policy_kwargs=dict(TINY), device="cpu")
+    assert loaded.policy_kwargs == model.policy_kwargs
+    with pytest.raises(ValueError, match="do not equal the stored"):
+        algo.load(tmp_path / "dt", policy_kwargs=dict(TINY, hidden_dim=16))
+
+
 # -- measurement --------------------------------------------------------------------------------
 def test_energy_report_context_report_and_spike_stats_callback(tmp_path):
     ann, snn = _model(variant="ann"), _model(variant="softmax")

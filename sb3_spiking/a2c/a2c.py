@@ -21,3 +21,4 @@ class SpikingA2C(SpikingAlgorithmMixin, A2C):
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = ACTOR_CRITIC_ALIASES
     spiking_action_spaces = ACTOR_CRITIC_ACTION_SPACES
+    algorithm_policy_kwargs = ("optimizer_class", "optimizer_kwargs")  # use_rms_prop=True

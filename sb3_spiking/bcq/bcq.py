@@ -64,6 +64,7 @@ class SpikingBCQ(OfflineAlgorithmMixin, SpikingAlgorithmMixin, OffPolicyAlgorith
     policy: BCQPolicy
     default_log_interval = 1000
     default_tb_log_name = "SpikingBCQ"
+    algorithm_policy_kwargs = ("phi",)  # the phi argument
 
     def __init__(
         self,
@@ -193,6 +194,8 @@ class SpikingBCQ(OfflineAlgorithmMixin, SpikingAlgorithmMixin, OffPolicyAlgorith
 
 class BCQ(SpikingBCQ):
     """Plain (ANN) BCQ: :class:`SpikingBCQ` with ``policy_kwargs=dict(spiking=False)`` by default."""
+
+    algorithm_policy_kwargs = ("phi", "spiking")
 
     def __init__(self, policy: str | type[BCQPolicy], env: GymEnv | str | None, dataset: Any = None, **kwargs: Any) -> None:
         policy_kwargs = {"spiking": False, **(kwargs.pop("policy_kwargs", None) or {})}

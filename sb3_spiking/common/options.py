@@ -6,12 +6,16 @@
 
 from __future__ import annotations
 
+import io
+import pathlib
+import zipfile
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.base_class import maybe_make_env
+from stable_baselines3.common.save_util import json_to_data, open_path
 from stable_baselines3.common.preprocessing import get_flattened_obs_dim, is_image_space
 from stable_baselines3.common.torch_layers import FlattenExtractor
 from stable_baselines3.common.type_aliases import GymEnv
@@ -38,17 +42,33 @@ class SpikingPolicyMixin:
     spiking: bool
     spiking_critic: bool
 
-    def _init_spiking(self, spiking_kwargs: dict[str, Any]) -> None:
+    @classmethod
+    def _resolve_spiking(cls, spiking_kwargs: dict[str, Any]) -> tuple[SpikingOptions, bool, bool]:
+        """(options, spiking, spiking_critic) from the spiking keys of ``policy_kwargs`` and this
+        class's ``spiking_defaults``; the one place where the spiking options are resolved."""
         unknown = set(spiking_kwargs) - set(SPIKING_KEYS)
         if unknown:
             raise TypeError(
-                f"{type(self).__name__} got unknown policy_kwargs {sorted(unknown)}; "
+                f"{cls.__name__} got unknown policy_kwargs {sorted(unknown)}; "
                 f"spiking options are: {', '.join(SPIKING_KEYS)} (plus SB3's own, e.g. net_arch)"
             )
-        merged = {**self.spiking_defaults, **spiking_kwargs}
-        self.spiking = check_bool("spiking", merged.pop("spiking", True))
-        self.spiking_critic = check_bool("spiking_critic", merged.pop("spiking_critic", False))
-        self.spiking_options = SpikingOptions(**merged)
+        merged = {**cls.spiking_defaults, **spiking_kwargs}
+        spiking = check_bool("spiking", merged.pop("spiking", True))
+        spiking_critic = check_bool("spiking_critic", merged.pop("spiking_critic", False))
+        return SpikingOptions(**merged), spiking, spiking_critic
+
+    def _init_spiking(self, spiking_kwargs: dict[str, Any]) -> None:
+        self.spiking_options, self.spiking, self.spiking_critic = self._resolve_spiking(spiking_kwargs)
+
+    @classmethod
+    def resolve_policy_kwargs(cls, policy_kwargs: dict[str, Any]) -> dict[str, Any]:
+        """``policy_kwargs`` with its spiking options resolved as a model of this policy class
+        stores them (every option, defaults included): what ``SpikingAlgorithmMixin`` writes back.
+        Raises the usual errors for invalid options."""
+        spiking = {k: v for k, v in policy_kwargs.items() if k in SPIKING_KEYS}
+        options, spiking_, spiking_critic = cls._resolve_spiking(spiking)
+        resolved = {k: v for k, v in policy_kwargs.items() if k not in SPIKING_KEYS}
+        return {**resolved, **_constructor_parameters(options, spiking_, spiking_critic)}
 
     #: What SB3's ``set_training_mode`` of the base policy switches: attribute names, or ``""`` for
     #: the whole policy (``BasePolicy``); TD3/SAC switch ``actor`` and ``critic`` (not the
@@ -101,12 +121,16 @@ class SpikingPolicyMixin:
         raise NotImplementedError
 
     def _spiking_constructor_parameters(self) -> dict[str, Any]:
-        return {**self.spiking_options.to_dict(), "spiking": self.spiking, "spiking_critic": self.spiking_critic}
+        return _constructor_parameters(self.spiking_options, self.spiking, self.spiking_critic)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()  # type: ignore[misc]
         data.update(self._spiking_constructor_parameters())
         return data
+
+
+def _constructor_parameters(options: SpikingOptions, spiking: bool, spiking_critic: bool) -> dict[str, Any]:
+    return {**options.to_dict(), "spiking": spiking, "spiking_critic": spiking_critic}
 
 
 def with_features_extractor(base: type, extractor: type, name: str, doc: str) -> type:
@@ -189,10 +213,16 @@ class SpikingAlgorithmMixin:
       version's defaults) are written back into ``policy_kwargs``, which SB3 saves with the model:
       a saved agent reloads with exactly the options it was trained with, even if a later release
       changes a default.
+    - ``load(path, policy_kwargs=...)`` therefore compares like with like: the given dict is
+      resolved the same way before SB3's check (see :func:`match_stored_policy_kwargs`).
     """
 
     #: Action-space types the algorithm accepts (checked with a clear error).
     spiking_action_spaces: ClassVar[tuple[type[spaces.Space], ...]] = (spaces.Box,)
+    #: ``policy_kwargs`` keys the SB3 algorithm fills in itself from its own arguments (A2C's
+    #: RMSprop ``optimizer_class``/``optimizer_kwargs``, SAC's ``use_sde``, DDPG's ``n_critics``):
+    #: ``load`` compares them only where the given ``policy_kwargs`` names them.
+    algorithm_policy_kwargs: ClassVar[tuple[str, ...]] = ()
     policy: Any
     policy_kwargs: dict[str, Any]
 
@@ -204,3 +234,83 @@ class SpikingAlgorithmMixin:
         super()._setup_model()  # type: ignore[misc]
         if isinstance(self.policy, SpikingPolicyMixin):
             self.policy_kwargs = {**self.policy_kwargs, **self.policy._spiking_constructor_parameters()}
+
+    @classmethod
+    def load(  # type: ignore[override]
+        cls,
+        path: str | pathlib.Path | io.BufferedIOBase,
+        env: GymEnv | None = None,
+        device: torch.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        """SB3's ``load``; a ``policy_kwargs`` that resolves to the stored (resolved) options is
+        accepted, e.g. the dict the model was built with. One that differs gets SB3's error."""
+        match_stored_policy_kwargs(cls, path, kwargs, custom_objects, cls.algorithm_policy_kwargs)
+        return super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)  # type: ignore[misc]
+
+
+def _stored_data(path: str | pathlib.Path | io.BufferedIOBase, custom_objects: dict[str, Any] | None) -> dict[str, Any]:
+    """The class parameters of a saved model (the zip's ``data`` entry only, not the weights); a
+    file object is left at the position it had, for SB3's ``load`` to read it again."""
+    file = open_path(path, "r", suffix="zip")
+    start = None if isinstance(path, (str, pathlib.Path)) else file.tell()
+    try:
+        with zipfile.ZipFile(file) as archive:
+            if "data" not in archive.namelist():
+                return {}
+            return json_to_data(archive.read("data").decode(), custom_objects=custom_objects) or {}
+    except zipfile.BadZipFile:
+        return {}  # SB3's load raises its own error
+    finally:
+        if start is None:
+            file.close()
+        else:
+            file.seek(start)
+
+
+def match_stored_policy_kwargs(
+    algo: type,
+    path: str | pathlib.Path | io.BufferedIOBase,
+    kwargs: dict[str, Any],
+    custom_objects: dict[str, Any] | None = None,
+    algorithm_keys: tuple[str, ...] = (),
+) -> None:
+    """Drop ``kwargs["policy_kwargs"]`` when it resolves to the ``policy_kwargs`` stored in ``path``.
+
+    A spiking model stores its *resolved* options (every spiking option, defaults included), so
+    SB3's ``load`` check ``policy_kwargs != stored`` fails for the very dict the model was built
+    with. Here the given dict goes through the stored policy class's option resolution
+    (:meth:`SpikingPolicyMixin.resolve_policy_kwargs`); keys in ``algorithm_keys`` that the algorithm
+    filled in itself are compared only where the given dict names them. When the two agree the
+    argument is dropped (the model gets the stored dict, as without the argument); otherwise it is
+    left for SB3's check to reject with its usual error.
+    """
+    given = kwargs.get("policy_kwargs")
+    if not isinstance(given, dict):
+        return
+    data = _stored_data(path, custom_objects)
+    stored = data.get("policy_kwargs")
+    policy_class = data.get("policy_class")
+    if not isinstance(stored, dict):
+        return
+    stored = {k: v for k, v in stored.items() if k != "device"}  # as SB3's load
+    if isinstance(policy_class, str):
+        policy_class = getattr(algo, "policy_aliases", {}).get(policy_class)
+    resolved = dict(given)
+    if isinstance(policy_class, type) and issubclass(policy_class, SpikingPolicyMixin):
+        try:
+            resolved = policy_class.resolve_policy_kwargs(given)
+        except (TypeError, ValueError):
+            return  # invalid options cannot match the stored (valid) ones: SB3's error follows
+    for key in algorithm_keys:
+        if key in stored and key not in given:
+            resolved[key] = stored[key]
+    try:
+        same = bool(resolved == stored)
+    except Exception:  # noqa: BLE001 (an element's __eq__ may refuse, e.g. arrays): not the same
+        same = False
+    if same:
+        del kwargs["policy_kwargs"]

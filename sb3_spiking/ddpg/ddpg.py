@@ -27,3 +27,4 @@ class SpikingDDPG(ProxyTargetMixin, SpikingAlgorithmMixin, DDPG):
         "MultiInputPolicy": MultiInputPolicy,
     }
     policy: SpikingTD3Policy
+    algorithm_policy_kwargs = ("n_critics",)

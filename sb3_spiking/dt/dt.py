@@ -17,6 +17,7 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Schedul
 from stable_baselines3.common.utils import check_for_correct_spaces, is_vectorized_observation
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
 
+from sb3_spiking.common.options import match_stored_policy_kwargs
 from sb3_spiking.dt.data import Trajectories
 from sb3_spiking.dt.policies import DecisionTransformerPolicy, check_action_space, check_observation_space
 from sb3_spiking.offline.algorithm import OfflineAlgorithmMixin
@@ -104,6 +105,8 @@ class SpikingDecisionTransformer(OfflineAlgorithmMixin, BaseAlgorithm):
     policy: DecisionTransformerPolicy
     default_log_interval = 100
     default_tb_log_name = "SpikingDecisionTransformer"
+    #: ``policy_kwargs`` keys the class fills in itself (see ``SpikingAlgorithmMixin``).
+    algorithm_policy_kwargs: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -223,7 +226,10 @@ class SpikingDecisionTransformer(OfflineAlgorithmMixin, BaseAlgorithm):
         **kwargs: Any,
     ) -> SelfDT:
         """SB3's ``load``; ``target_return`` overrides the saved one, ``dataset`` names the data to
-        continue training from (default: the saved dataset id, loaded when ``learn`` runs)."""
+        continue training from (default: the saved dataset id, loaded when ``learn`` runs).
+        A ``policy_kwargs`` that resolves to the stored options is accepted (see
+        :func:`~sb3_spiking.common.options.match_stored_policy_kwargs`)."""
+        match_stored_policy_kwargs(cls, path, kwargs, kwargs.get("custom_objects"), cls.algorithm_policy_kwargs)
         model = super().load(path, env=env, device=device, **kwargs)
         if target_return is not None:
             model.target_return = target_return
@@ -594,6 +600,8 @@ class SpikingDecisionTransformer(OfflineAlgorithmMixin, BaseAlgorithm):
 class DecisionTransformer(SpikingDecisionTransformer):
     """The ANN Decision Transformer: :class:`SpikingDecisionTransformer` with
     ``policy_kwargs=dict(spiking=False)`` by default."""
+
+    algorithm_policy_kwargs = ("spiking",)
 
     def __init__(self, env: GymEnv | str | None, dataset: Any = None, **kwargs: Any) -> None:
         policy_kwargs = {"spiking": False, **(kwargs.pop("policy_kwargs", None) or {})}

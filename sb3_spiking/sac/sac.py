@@ -28,3 +28,4 @@ class SpikingSAC(SpikingAlgorithmMixin, SAC):
         "MultiInputPolicy": MultiInputPolicy,
     }
     policy: SpikingSACPolicy
+    algorithm_policy_kwargs = ("use_sde",)

@@ -1,0 +1,76 @@
+"""Drop-in fidelity with the SB3 classes (issue 20): ``load`` with the policy_kwargs a model was
+built with, ..."""
+
+import io
+
+import numpy as np
+import pytest
+from stable_baselines3.common.env_util import make_vec_env
+
+from sb3_spiking import DSQN, SpikingA2C, SpikingDDPG, SpikingPPO, SpikingSAC, SpikingTD3
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
+
+#: (algorithm, env id, the policy_kwargs the model is built with)
+ALGOS = {
+    "td3": (SpikingTD3, "Pendulum-v1", dict(net_arch=[32])),
+    "ddpg": (SpikingDDPG, "Pendulum-v1", dict(net_arch=[32])),
+    "sac": (SpikingSAC, "Pendulum-v1", dict(net_arch=[32])),
+    "dsqn": (DSQN, "CartPole-v1", dict(net_arch=[32])),
+    "ppo": (SpikingPPO, "CartPole-v1", dict(net_arch=[32])),
+    "a2c": (SpikingA2C, "CartPole-v1", dict(net_arch=[32], num_steps=4, beta=0.7)),
+    "ppo_ann": (SpikingPPO, "CartPole-v1", dict(net_arch=[32], spiking=False)),
+}
+
+
+@pytest.fixture(params=list(ALGOS))
+def saved(request, tmp_path):
+    algo, env_id, policy_kwargs = ALGOS[request.param]
+    env = make_vec_env(env_id, n_envs=1, seed=0)
+    model = algo("MlpPolicy", env, policy_kwargs=dict(policy_kwargs), seed=0, device="cpu")
+    obs = env.reset()
+    model.save(tmp_path / "model")
+    return algo, env, policy_kwargs, model, obs, tmp_path / "model.zip"
+
+
+def test_load_accepts_the_policy_kwargs_the_model_was_built_with(saved):
+    algo, env, policy_kwargs, model, obs, path = saved
+    stored = dict(model.policy_kwargs)
+    assert stored != policy_kwargs  # the resolved options were written back
+    loaded = algo.load(path, env=env, policy_kwargs=dict(policy_kwargs), device="cpu")
+    assert loaded.policy_kwargs == stored  # the stored (resolved) dict is the one in use
+    assert loaded.policy.spiking_options == model.policy.spiking_options
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], model.predict(obs, deterministic=True)[0])
+    # defaults spelt out resolve to the same options; the stored dict itself is accepted as SB3's
+    algo.load(path, env=env, policy_kwargs=dict(policy_kwargs, threshold=1.0, encoder="direct"), device="cpu")
+    algo.load(path, env=env, policy_kwargs=stored, device="cpu")
+    # a file object (SB3 accepts one) is read twice: the data entry, then SB3's load
+    with open(path, "rb") as f:
+        algo.load(io.BytesIO(f.read()), env=env, policy_kwargs=dict(policy_kwargs), device="cpu")
+
+
+def test_load_refuses_policy_kwargs_that_really_differ(saved):
+    algo, env, policy_kwargs, _, _, path = saved
+    for other in (
+        dict(policy_kwargs, net_arch=[64]),
+        dict(policy_kwargs, num_steps=policy_kwargs.get("num_steps", 5) + 1),
+        dict(policy_kwargs, spiking=not policy_kwargs.get("spiking", True)),
+        dict(policy_kwargs, beta=2.0),  # invalid: cannot match the stored (valid) options
+        {},
+    ):
+        with pytest.raises(ValueError, match="The specified policy kwargs do not equal the stored policy kwargs"):
+            algo.load(path, env=env, policy_kwargs=other, device="cpu")
+
+
+def test_algorithm_filled_keys_are_compared_when_given(tmp_path):
+    """A2C puts its RMSprop optimizer into policy_kwargs itself: a dict without an optimizer
+    matches, one naming another optimizer does not."""
+    import torch as th
+
+    model = SpikingA2C("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[32]), device="cpu")
+    model.save(tmp_path / "a2c")
+    loaded = SpikingA2C.load(tmp_path / "a2c", policy_kwargs=dict(net_arch=[32]), device="cpu")
+    assert isinstance(loaded.policy.optimizer, th.optim.RMSprop)
+    with pytest.raises(ValueError, match="do not equal"):
+        SpikingA2C.load(tmp_path / "a2c", policy_kwargs=dict(net_arch=[32], optimizer_class=th.optim.Adam))
+
