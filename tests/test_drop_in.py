@@ -1,13 +1,18 @@
 """Drop-in fidelity with the SB3 classes (issue 20): ``load`` with the policy_kwargs a model was
-built with, ..."""
+built with, float images with ``normalize_images=False``, ..."""
 
 import io
 
+import gymnasium as gym
 import numpy as np
 import pytest
+import torch as th
+from gymnasium import spaces
+from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.env_util import make_vec_env
 
 from sb3_spiking import DSQN, SpikingA2C, SpikingDDPG, SpikingPPO, SpikingSAC, SpikingTD3
+from sb3_spiking.snn import SpikingNatureCNN
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -65,8 +70,6 @@ def test_load_refuses_policy_kwargs_that_really_differ(saved):
 def test_algorithm_filled_keys_are_compared_when_given(tmp_path):
     """A2C puts its RMSprop optimizer into policy_kwargs itself: a dict without an optimizer
     matches, one naming another optimizer does not."""
-    import torch as th
-
     model = SpikingA2C("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[32]), device="cpu")
     model.save(tmp_path / "a2c")
     loaded = SpikingA2C.load(tmp_path / "a2c", policy_kwargs=dict(net_arch=[32]), device="cpu")
@@ -74,3 +77,64 @@ def test_algorithm_filled_keys_are_compared_when_given(tmp_path):
     with pytest.raises(ValueError, match="do not equal"):
         SpikingA2C.load(tmp_path / "a2c", policy_kwargs=dict(net_arch=[32], optimizer_class=th.optim.Adam))
 
+
+# -- float images with normalize_images=False ---------------------------------------------------
+class FloatImageEnv(gym.Env):
+    """Images that are not pixels: float, any range (e.g. VecNormalize'd)."""
+
+    def __init__(self, low=-10.0, high=10.0, shape=(1, 36, 36), dtype=np.float32):
+        self.observation_space = spaces.Box(low, high, shape, dtype)
+        self.action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.observation_space.seed(seed)
+        return self.observation_space.sample(), {}
+
+    def step(self, action):
+        return self.observation_space.sample(), float(action), False, False, {}
+
+
+IMAGE_ALGOS = {
+    "dsqn": (DQN, DSQN, dict(buffer_size=200, learning_starts=16, train_freq=4, batch_size=8)),
+    "ppo": (PPO, SpikingPPO, dict(n_steps=16, batch_size=8, n_epochs=1)),
+}
+
+
+@pytest.mark.parametrize("name", list(IMAGE_ALGOS))
+def test_float_images_of_any_range_with_normalize_images_false(name, tmp_path):
+    sb3_algo, algo, kwargs = IMAGE_ALGOS[name]
+    pk = dict(normalize_images=False, num_steps=4)
+    sb3_algo("CnnPolicy", FloatImageEnv(), policy_kwargs=dict(normalize_images=False), device="cpu", **kwargs)  # SB3 accepts
+    model = algo("CnnPolicy", FloatImageEnv(), policy_kwargs=pk, seed=0, device="cpu", **kwargs)
+    if name == "dsqn":
+        assert isinstance(model.policy.q_net.q_net, SpikingNatureCNN)
+    model.learn(48)
+    obs = np.stack([model.observation_space.sample() for _ in range(4)])
+    assert obs.min() < -1.0 and obs.max() > 1.0  # far outside [0, 1], taken as they come
+    actions, _ = model.predict(obs, deterministic=True)
+    assert actions.shape == (4,)
+    if name == "dsqn":  # the values reach the network unscaled: a scaled copy gives other Q-values
+        with th.no_grad():
+            q = model.q_net(th.as_tensor(obs))
+            assert th.isfinite(q).all() and not th.allclose(q, model.q_net(th.as_tensor(obs) / 255.0))
+    model.save(tmp_path / "m")
+    loaded = algo.load(tmp_path / "m", device="cpu")
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], actions)
+
+
+@pytest.mark.parametrize("name", list(IMAGE_ALGOS))
+def test_images_sb3_rejects_are_rejected_clearly(name):
+    sb3_algo, algo, kwargs = IMAGE_ALGOS[name]
+    cases = [
+        (FloatImageEnv(0.0, 1.0), {}),  # float images that the policy would scale by 1/255
+        (FloatImageEnv(shape=(36, 36)), dict(normalize_images=False)),  # not (C, H, W)
+    ]
+    for env, pk in cases:
+        with pytest.raises(AssertionError):
+            sb3_algo("CnnPolicy", env, policy_kwargs=pk, device="cpu", **kwargs)
+        with pytest.raises((ValueError, AssertionError), match="image|NatureCNN"):
+            algo("CnnPolicy", env, policy_kwargs=pk, device="cpu", **kwargs)
+    if name == "dsqn":
+        with pytest.raises(ValueError, match="normalize_images=False"):
+            algo("CnnPolicy", FloatImageEnv(), device="cpu", **kwargs)

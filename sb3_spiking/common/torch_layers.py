@@ -11,7 +11,8 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 def check_image_space(observation_space: spaces.Space, normalized_image: bool = False, who: str = "CnnPolicy") -> None:
     """Raise a clear ``ValueError`` unless ``observation_space`` is a channel-first image space.
 
-    :param normalized_image: images are already floats in [0, 1] (then the dtype is not checked).
+    :param normalized_image: images are taken as they come (dtype and bounds not checked; SB3's
+        policies set it when ``normalize_images=False``).
     :param who: named in the message (e.g. ``"DSQN's CnnPolicy"``).
     """
     if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) != 3:
@@ -22,8 +23,8 @@ def check_image_space(observation_space: spaces.Space, normalized_image: bool = 
     if not is_image_space(observation_space, check_channels=False, normalized_image=normalized_image):
         raise ValueError(
             f"{who} expects uint8 images with values in [0, 255], got {observation_space} "
-            f"(dtype {observation_space.dtype}). For float images already scaled to [0, 1], pass "
-            "policy_kwargs=dict(normalize_images=False, features_extractor_kwargs=dict(normalized_image=True))"
+            f"(dtype {observation_space.dtype}). For images the policy should not scale by 1/255 (float "
+            "images of any range, e.g. VecNormalize'd), pass policy_kwargs=dict(normalize_images=False)"
         )
     if not is_image_space_channels_first(observation_space):
         raise ValueError(
@@ -42,7 +43,8 @@ class ImageInput(BaseFeaturesExtractor):
     :param observation_space: channel-first image space (checked, with a clear error).
     :param features_dim: width of the first fully-connected spiking layer after the convolutions
         (512, the Nature DQN's fc1, by default); it plays the role of NatureCNN's ``features_dim``.
-    :param normalized_image: images are already floats in [0, 1].
+    :param normalized_image: images are taken as they come, any dtype and range (set by the
+        policy when ``normalize_images=False``, as SB3 does for its ``NatureCNN``).
     """
 
     def __init__(self, observation_space: spaces.Box, features_dim: int = 512, normalized_image: bool = False) -> None:

@@ -105,6 +105,11 @@ class SpikingDQNPolicy(SpikingPolicyMixin, DQNPolicy):
                 "spiking_critic does not apply to DSQN: its Q-network is the spiking network (drop the option)"
             )
         if issubclass(features_extractor_class, ImageInput):
+            if not normalize_images:
+                # SB3's BasePolicy rule for NatureCNN: images the policy does not scale are taken
+                # as they come (any dtype, any range: float, VecNormalize'd, ...). A spiking CNN
+                # takes them as an input current, which can be any real value.
+                features_extractor_kwargs = {**(features_extractor_kwargs or {}), "normalized_image": True}
             if net_arch is None:
                 net_arch = []  # as SB3's CnnPolicy: Q-values straight after fc1 (features_dim)
             if not self.spiking:
