@@ -164,10 +164,7 @@ def test_bad_options(kwargs, match):
         PPO(SpikingActorCriticPolicy, "CartPole-v1", policy_kwargs=kwargs, device="cpu")
 
 
-def test_use_sde_is_refused_clearly_and_bad_spaces_named():
-    with pytest.raises(ValueError, match="use_sde"):
-        PPO(SpikingActorCriticPolicy, "Pendulum-v1", use_sde=True, device="cpu")
-    PPO(SpikingActorCriticPolicy, "Pendulum-v1", use_sde=True, policy_kwargs=dict(spiking=False), device="cpu")
+def test_bad_spaces_named():
     env = gym.make("CartPole-v1")
     env.action_space = spaces.Tuple([spaces.Discrete(2), spaces.Discrete(2)])
     with pytest.raises(ValueError, match="Tuple"):

@@ -74,9 +74,6 @@ def test_multi_input_policy():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="use_sde"):
-        SpikingSAC("MlpPolicy", "Pendulum-v1", use_sde=True, device="cpu")
-    SpikingSAC("MlpPolicy", "Pendulum-v1", use_sde=True, policy_kwargs=dict(spiking=False), device="cpu")
     with pytest.raises(ValueError, match="SpikingSAC supports only Box"):
         SpikingSAC("MlpPolicy", "CartPole-v1")
     with pytest.raises(ValueError, match="num_steps"):

@@ -58,6 +58,9 @@ class SpikingMlpExtractor(MlpExtractor):
     (``latent_dim_vf = 1``, ``value_net`` the identity).
 
     :param n_action_params: output width of the actor (see :func:`action_param_dim`).
+    :param sde_latent: for gSDE (``use_sde=True``): ``forward_actor`` returns the distribution
+        parameters followed by the firing rates ``[B, H_last]`` of the actor's last hidden layer,
+        the latent gSDE's noise is drawn from (see ``SpikingActorCriticMixin``).
     :param obs_low: bounds of the features (for rate/population encoders), optional.
     :param obs_high: see ``obs_low``.
     Other parameters as SB3's ``MlpExtractor``.
@@ -74,6 +77,7 @@ class SpikingMlpExtractor(MlpExtractor):
         spiking_critic: bool = False,
         obs_low: np.ndarray | None = None,
         obs_high: np.ndarray | None = None,
+        sde_latent: bool = False,
     ) -> None:
         if isinstance(net_arch, dict):
             pi_arch, vf_arch = list(net_arch.get("pi", [])), list(net_arch.get("vf", []))
@@ -90,6 +94,8 @@ class SpikingMlpExtractor(MlpExtractor):
         super().__init__(feature_dim, dict(pi=[], vf=[] if spiking_critic else vf_arch), activation_fn, device)
         self.policy_net = SpikingMLP(feature_dim, n_action_params, pi_arch, spiking_options, obs_low, obs_high)
         self.latent_dim_pi = n_action_params
+        self.n_action_params = n_action_params
+        self.sde_latent = sde_latent
         if spiking_critic:
             self.value_net = SpikingMLP(feature_dim, 1, vf_arch, spiking_options, obs_low, obs_high)
             self.latent_dim_vf = 1
@@ -97,6 +103,12 @@ class SpikingMlpExtractor(MlpExtractor):
         # SB3's orthogonal init (ortho_init=True) would overwrite the spiking layers' init, which is
         # chosen so that every layer fires at start; keep a copy to restore after it.
         self._spiking_init = [{k: v.detach().clone() for k, v in m.state_dict().items()} for m in self.spiking_branches()]
+
+    def forward_actor(self, features: th.Tensor) -> th.Tensor:
+        if self.sde_latent:
+            params, rates = self.policy_net.forward_with_rates(features)
+            return th.cat([params, rates], dim=-1)
+        return self.policy_net(features)
 
     def spiking_branches(self) -> list[SpikingMLP]:
         return [m for m in (self.policy_net, self.value_net) if isinstance(m, SpikingMLP)]
@@ -118,13 +130,12 @@ class SpikingActorCriticMixin(SpikingPolicyMixin):
     """What turns an SB3 actor-critic policy class into a spiking one (used with SB3's
     ``ActorCriticPolicy`` and sb3-contrib's ``MaskableActorCriticPolicy``)."""
 
+    @property
+    def _spiking_sde(self) -> bool:
+        """gSDE on a spiking actor (SB3 uses gSDE for Box actions only; MaskablePPO has none)."""
+        return self.spiking and getattr(self, "use_sde", False) and isinstance(self.action_space, spaces.Box)  # type: ignore[attr-defined]
+
     def _check_spiking_args(self, kwargs: dict[str, Any], features_extractor_class: type) -> dict[str, Any]:
-        if self.spiking and kwargs.get("use_sde", False):
-            raise ValueError(
-                "use_sde=True is not supported with a spiking actor (gSDE draws its noise from the actor's "
-                "last real-valued hidden layer, which a spiking actor does not have); use use_sde=False, "
-                "or policy_kwargs=dict(spiking=False) for the ANN policy"
-            )
         if self.spiking and kwargs.get("net_arch") is None and issubclass(features_extractor_class, NatureCNN):
             kwargs["net_arch"] = dict(pi=[256], vf=[])  # SB3 has no hidden layer after the CNN; a spiking actor needs one
         return kwargs
@@ -144,6 +155,7 @@ class SpikingActorCriticMixin(SpikingPolicyMixin):
             spiking_critic=self.spiking_critic,
             obs_low=low,
             obs_high=high,
+            sde_latent=self._spiking_sde,
         )
 
     def _build(self, lr_schedule: Schedule) -> None:
@@ -154,8 +166,24 @@ class SpikingActorCriticMixin(SpikingPolicyMixin):
         self.action_net = nn.Identity()
         if self.spiking_critic:
             self.value_net = nn.Identity()
+        if self._spiking_sde:
+            # gSDE's exploration matrix is sized by the latent it multiplies: the last hidden layer.
+            rate_dim = self.mlp_extractor.policy_net.hidden_sizes[-1]  # type: ignore[attr-defined]
+            _, self.log_std = self.action_dist.proba_distribution_net(  # type: ignore[attr-defined]
+                latent_dim=rate_dim, latent_sde_dim=rate_dim, log_std_init=self.log_std_init  # type: ignore[attr-defined]
+            )
         self.mlp_extractor.restore_spiking_init(0.01 if self.ortho_init else None)  # type: ignore[attr-defined]
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[attr-defined]
+
+
+    def _get_action_dist_from_latent(self, latent_pi: th.Tensor) -> Any:
+        if self._spiking_sde:
+            # forward_actor returned [mean | firing rates]: gSDE's noise is drawn from the rates.
+            n_params = self.mlp_extractor.n_action_params  # type: ignore[attr-defined]
+            return self.action_dist.proba_distribution(  # type: ignore[attr-defined]
+                latent_pi[:, :n_params], self.log_std, latent_pi[:, n_params:]  # type: ignore[attr-defined]
+            )
+        return super()._get_action_dist_from_latent(latent_pi)  # type: ignore[misc]
 
 
 class SpikingActorCriticPolicy(SpikingActorCriticMixin, ActorCriticPolicy):
@@ -165,8 +193,10 @@ class SpikingActorCriticPolicy(SpikingActorCriticMixin, ActorCriticPolicy):
 
     Takes SB3's ``ActorCriticPolicy`` parameters plus the spiking options of the README table;
     ``spiking_critic=True`` makes the value network spiking too, ``spiking=False`` gives SB3's ANN
-    policy. Default ``net_arch``: ``dict(pi=[64, 64], vf=[64, 64])`` as SB3. ``use_sde`` is refused
-    with a spiking actor.
+    policy. Default ``net_arch``: ``dict(pi=[64, 64], vf=[64, 64])`` as SB3. With ``use_sde=True``
+    (gSDE, Box actions) the noise is drawn from the firing rates (spike count / T) of the actor's
+    last hidden layer, the real-valued summary of the layer the decoder reads; ``sde_sample_freq``,
+    ``log_std_init``, ``full_std`` and ``use_expln`` mean what they mean in SB3.
     """
 
     def __init__(

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.distributions import SquashedDiagGaussianDistribution
+from stable_baselines3.common.distributions import SquashedDiagGaussianDistribution, StateDependentNoiseDistribution
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.preprocessing import get_action_dim
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor, FlattenExtractor, NatureCNN
@@ -20,17 +20,17 @@ from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, 
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 from sb3_spiking.td3.policies import SpikingContinuousCritic
 
-SDE_UNSUPPORTED = (
-    "use_sde=True is not supported with a spiking actor (gSDE draws its noise from the actor's last "
-    "real-valued hidden layer, which a spiking actor does not have); use use_sde=False, or "
-    "policy_kwargs=dict(spiking=False) for the ANN policy"
-)
-
-
 class SpikingSACActor(Actor):
     """Stochastic spiking actor: one :class:`~sb3_spiking.snn.SpikingMLP` whose decoder outputs
     ``2 * action_dim`` values, the Gaussian mean and log-std (clamped to SB3's range), squashed by
-    tanh as in SB3's SAC. Other parameters as SB3's SAC ``Actor`` (``use_sde`` is refused)."""
+    tanh as in SB3's SAC. Other parameters as SB3's SAC ``Actor``.
+
+    With ``use_sde=True`` (gSDE) the decoder outputs the mean only (clipped to ``+-clip_mean`` as
+    in SB3), the log-std is SB3's state-independent exploration matrix, and the noise is drawn
+    from the firing rates (spike count / T) of the last hidden layer, the real-valued summary of
+    what the decoder reads (SB3 draws it from the last hidden layer too); as in SB3's SAC the
+    noise's gradient reaches that layer (``learn_features=True``), here through the surrogate.
+    """
 
     def __init__(
         self,
@@ -48,8 +48,6 @@ class SpikingSACActor(Actor):
         normalize_images: bool = True,
         spiking_options: SpikingOptions | None = None,
     ) -> None:
-        if use_sde:
-            raise ValueError(SDE_UNSUPPORTED)
         # Skip Actor.__init__: it builds the ANN latent_pi/mu/log_std this class replaces.
         BasePolicy.__init__(
             self,
@@ -59,7 +57,7 @@ class SpikingSACActor(Actor):
             normalize_images=normalize_images,
             squash_output=True,
         )
-        self.use_sde = False
+        self.use_sde = use_sde
         self.sde_features_extractor = None
         self.net_arch = net_arch
         self.features_dim = features_dim
@@ -70,23 +68,32 @@ class SpikingSACActor(Actor):
         self.clip_mean = clip_mean
         self.spiking_options = spiking_options or SpikingOptions()
         action_dim = get_action_dim(action_space)
-        self.action_dist = SquashedDiagGaussianDistribution(action_dim)
         low, high = flat_feature_bounds(observation_space, features_extractor, normalize_images)
-        self.body = SpikingMLP(features_dim, 2 * action_dim, net_arch, self.spiking_options, low, high)
+        if use_sde:
+            self.action_dist = StateDependentNoiseDistribution(
+                action_dim, full_std=full_std, use_expln=use_expln, learn_features=True, squash_output=True
+            )
+            self.body = SpikingMLP(features_dim, action_dim, net_arch, self.spiking_options, low, high)
+            rate_dim = self.body.hidden_sizes[-1]
+            _, self.log_std = self.action_dist.proba_distribution_net(
+                latent_dim=rate_dim, latent_sde_dim=rate_dim, log_std_init=log_std_init
+            )
+        else:
+            self.action_dist = SquashedDiagGaussianDistribution(action_dim)  # type: ignore[assignment]
+            self.body = SpikingMLP(features_dim, 2 * action_dim, net_arch, self.spiking_options, low, high)
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
         data["spiking_options"] = self.spiking_options
         return data
 
-    def get_std(self) -> th.Tensor:
-        raise ValueError(SDE_UNSUPPORTED)
-
-    def reset_noise(self, batch_size: int = 1) -> None:
-        raise ValueError(SDE_UNSUPPORTED)
-
     def get_action_dist_params(self, obs: PyTorchObs) -> tuple[th.Tensor, th.Tensor, dict[str, th.Tensor]]:
         features = self.extract_features(obs, self.features_extractor)
+        if self.use_sde:
+            mean_actions, rates = self.body.forward_with_rates(features)
+            if self.clip_mean > 0.0:
+                mean_actions = th.clamp(mean_actions, -self.clip_mean, self.clip_mean)
+            return mean_actions, self.log_std, dict(latent_sde=rates)
         mean_actions, log_std = self.body(features).chunk(2, dim=-1)
         return mean_actions, th.clamp(log_std, LOG_STD_MIN, LOG_STD_MAX), {}
 
@@ -95,7 +102,8 @@ class SpikingSACPolicy(SpikingPolicyMixin, SACPolicy):
     """SAC policy with a spiking actor and ANN twin critics (spiking with ``spiking_critic=True``).
 
     Takes SB3's ``SACPolicy`` parameters plus the spiking options of the README table;
-    ``spiking=False`` gives SB3's ANN policy. ``use_sde=True`` is refused with a spiking actor.
+    ``spiking=False`` gives SB3's ANN policy. ``use_sde=True`` draws gSDE's noise from the spiking
+    actor's last-layer firing rates (see :class:`SpikingSACActor`).
     """
 
     training_mode_parts = ("actor", "critic")
@@ -105,7 +113,11 @@ class SpikingSACPolicy(SpikingPolicyMixin, SACPolicy):
         return (self.actor.features_extractor, self.actor.body) if deterministic else None
 
     def _numpy_actions(self, out: np.ndarray, vectorized: bool) -> np.ndarray:
-        mean = np.ascontiguousarray(out[:, : out.shape[1] // 2])
+        if self.actor.use_sde:  # the decoder outputs the mean only, clipped as in get_action_dist_params
+            clip = self.actor.clip_mean
+            mean = np.clip(out, -clip, clip) if clip > 0.0 else out
+        else:
+            mean = np.ascontiguousarray(out[:, : out.shape[1] // 2])
         return fast_predict.finish_box_actions(self, fast_predict.tanh(mean), vectorized)
 
     def __init__(
@@ -129,8 +141,6 @@ class SpikingSACPolicy(SpikingPolicyMixin, SACPolicy):
         **spiking_kwargs: Any,
     ) -> None:
         self._init_spiking(spiking_kwargs)
-        if self.spiking and use_sde:
-            raise ValueError(SDE_UNSUPPORTED)
         super().__init__(
             observation_space,
             action_space,

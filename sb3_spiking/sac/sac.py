@@ -16,7 +16,8 @@ class SpikingSAC(SpikingAlgorithmMixin, SAC):
     log-std through its decoder; the twin critics are ANNs unless ``spiking_critic=True``.
 
     Same parameters as :class:`stable_baselines3.SAC`; spiking options go in ``policy_kwargs``.
-    ``use_sde=True`` is refused with a spiking actor. ``policy_kwargs=dict(spiking=False)`` runs SAC.
+    ``use_sde=True`` (gSDE) draws its noise from the actor's last-layer firing rates.
+    ``policy_kwargs=dict(spiking=False)`` runs SAC.
 
     :param policy: ``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"`` or a policy class.
     :param env: environment or its id; its action space must be ``Box``.

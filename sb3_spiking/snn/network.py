@@ -250,6 +250,12 @@ class SpikingMLP(SpikingNetwork):
             return torch.from_numpy(self._numpy_forward(x.detach().numpy()))
         return self.decoder(self.hidden_spikes(x))
 
+    def forward_with_rates(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The output ``[B, out]`` and the firing rates ``[B, H_last]`` (spike count / T) of the
+        last hidden layer, from one forward: the real-valued latent gSDE draws its noise from."""
+        spikes = self.hidden_spikes(x)
+        return self.decoder(spikes), spikes.mean(0)
+
     def _numpy_path_ok(self, x: torch.Tensor) -> bool:
         """Small, no-grad, float32 CPU batches run in NumPy.
 
