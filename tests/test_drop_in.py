@@ -138,3 +138,24 @@ def test_images_sb3_rejects_are_rejected_clearly(name):
     if name == "dsqn":
         with pytest.raises(ValueError, match="normalize_images=False"):
             algo("CnnPolicy", FloatImageEnv(), device="cpu", **kwargs)
+
+
+@pytest.mark.parametrize("cls", [SpikingPPO, SpikingA2C])
+def test_gpu_warning_for_the_mlp_policy_as_sb3(cls):
+    """SB3 warns when PPO/A2C's MlpPolicy is put on a GPU; the spiking MLP policy warns too, the
+    CNN policy does not (the check reads only the device and the policy class)."""
+    import warnings
+
+    from sb3_spiking import SpikingActorCriticCnnPolicy
+
+    model = cls("MlpPolicy", "CartPole-v1", device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model._maybe_recommend_cpu()  # on the CPU: silent
+    model.device = th.device("cuda")
+    with pytest.warns(UserWarning, match="GPU.*SpikingActorCriticPolicy"):
+        model._maybe_recommend_cpu()
+    model.policy_class = SpikingActorCriticCnnPolicy
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model._maybe_recommend_cpu()

@@ -8,15 +8,16 @@ from stable_baselines3 import A2C
 from stable_baselines3.common.policies import BasePolicy
 
 from sb3_spiking.common.options import SpikingAlgorithmMixin
-from sb3_spiking.common.policies import ACTOR_CRITIC_ACTION_SPACES, ACTOR_CRITIC_ALIASES
+from sb3_spiking.common.policies import ACTOR_CRITIC_ACTION_SPACES, ACTOR_CRITIC_ALIASES, SpikingOnPolicyMixin
 
 
-class SpikingA2C(SpikingAlgorithmMixin, A2C):
+class SpikingA2C(SpikingOnPolicyMixin, SpikingAlgorithmMixin, A2C):
     """SB3's A2C with a spiking actor: the same as ``A2C(SpikingActorCriticPolicy, ...)``, but
     ``"MlpPolicy"``, ``"CnnPolicy"`` and ``"MultiInputPolicy"`` name the spiking policies (so
     RL Zoo configs can use the usual policy names).
 
     Same parameters as :class:`stable_baselines3.A2C`; spiking options go in ``policy_kwargs``.
+    Like SB3 for its ``MlpPolicy``, warns when the MLP policy is asked to run on a GPU.
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = ACTOR_CRITIC_ALIASES

@@ -309,3 +309,20 @@ ACTOR_CRITIC_ALIASES: dict[str, type[BasePolicy]] = {
 }
 #: Action spaces SB3's PPO and A2C support (and so do the spiking actor-critic policies).
 ACTOR_CRITIC_ACTION_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+
+
+class SpikingOnPolicyMixin:
+    """What :class:`~sb3_spiking.SpikingPPO` and :class:`~sb3_spiking.SpikingA2C` add to SB3's
+    on-policy algorithms besides their policy aliases."""
+
+    def _maybe_recommend_cpu(self, mlp_class_name: str = "ActorCriticPolicy") -> None:
+        """Warn, as SB3 does for its ``MlpPolicy``, when the spiking MLP policy is put on a GPU.
+
+        SB3's reason (batch-1 rollout steps of a small MLP are dominated by per-kernel launch cost,
+        not arithmetic) holds more strongly for a spiking MLP: each LIF layer adds T small
+        element-wise steps per forward, and the NumPy route that makes batch-1 decisions cheap
+        runs on the CPU only. The CNN policy (as SB3's) is not warned about. Not yet measured
+        on a GPU (no CUDA machine so far). ``PPO(SpikingActorCriticPolicy, ...)`` goes through
+        SB3's own check, which matches only SB3's class name, so it does not warn.
+        """
+        super()._maybe_recommend_cpu(SpikingActorCriticPolicy.__name__)  # type: ignore[misc]
