@@ -40,7 +40,12 @@ def _env() -> dict[str, str]:
 
 
 def run(
-    args: list[str], cwd: Path, check: bool = True, timeout: int = 600, python: str | None = None
+    args: list[str],
+    cwd: Path,
+    check: bool = True,
+    timeout: int = 600,
+    python: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     if python is None:
         assert ZOO is not None, "the rl_zoo3 command is not installed"
@@ -52,7 +57,8 @@ def run(
             "import sys; from rl_zoo3.cli import main; sys.argv[0] = 'rl_zoo3'; sys.exit(main())",
             *args,
         ]
-    proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout)
+    env = dict(_env(), **(extra_env or {}))
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(
             f"`rl_zoo3 {' '.join(args)}` failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
@@ -200,6 +206,115 @@ def test_wheel_install_registers_without_user_action(tmp_path: Path) -> None:
         ["train", "--algo", "spiking_td3", "--env", "Pendulum-v1", "-n", "200", "-f", "logs"], tmp_path, python=python
     )
     assert "sb3_spiking/zoo/hyperparams/spiking_td3.yml" in out.stdout.replace(os.sep, "/")
+
+
+#: Heartbeat settings of the dead-worker tests: a heartbeat every second, stale after 2 s.
+HEARTBEAT_ENV = {"SB3_SPIKING_HEARTBEAT_INTERVAL": "1", "SB3_SPIKING_GRACE_PERIOD": "2", "SB3_SPIKING_MAX_RETRY": "3"}
+
+
+def _tune_args(storage: str, study: str, n_timesteps: int, n_trials: int, n_evaluations: int = 1) -> list[str]:
+    return [
+        "train",
+        "--algo",
+        "spiking_td3",
+        "--env",
+        "Pendulum-v1",
+        "-n",
+        str(n_timesteps),
+        "-optimize",
+        "--n-trials",
+        str(n_trials),
+        "--storage",
+        storage,
+        "--study-name",
+        study,
+        "--n-evaluations",
+        str(n_evaluations),
+        "--eval-episodes",
+        "1",
+        "-params",
+        "learning_starts:100",
+        "-f",
+        "logs",
+        "--n-startup-trials",
+        "10",
+        "--no-optim-plots",
+    ]
+
+
+def _start_worker(args: list[str], cwd: Path, seed: int) -> subprocess.Popen:
+    assert ZOO is not None
+    return subprocess.Popen(
+        [ZOO, *args, "--seed", str(seed)],
+        cwd=cwd,
+        env=dict(_env(), **HEARTBEAT_ENV),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _trials(storage: str, study: str) -> list:
+    import optuna
+
+    try:
+        return optuna.load_study(study_name=study, storage=storage).trials
+    except KeyError:  # study not created yet
+        return []
+
+
+def _wait_running(storage: str, study: str, n: int, workers: list[subprocess.Popen], timeout: float = 300) -> list:
+    """Poll until ``n`` trials are RUNNING at once; returns the trials then."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        time.sleep(0.3)
+        trials = _trials(storage, study)
+        if sum(t.state.name == "RUNNING" for t in trials) >= n:
+            return trials
+        for w in workers:
+            if w.poll() is not None:
+                raise AssertionError(f"a worker exited before {n} trials ran at once:\n{w.communicate()[0][-4000:]}")
+    raise AssertionError(f"no {n} trials ran at once within {timeout} s")
+
+
+def _check_killed_trial_was_retried(trials: list) -> None:
+    """Exactly one trial FAIL (the killed worker's), retried with its parameters by a trial that
+    finished; nothing left RUNNING or WAITING."""
+    import optuna
+
+    # Optuna >= 4.9: RetryHeartbeatStaleTrialCallback (RetryFailedTrialCallback, its old name, an alias)
+    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", optuna.storages.RetryFailedTrialCallback)
+    states = [t.state.name for t in trials]
+    assert "RUNNING" not in states and "WAITING" not in states, states
+    (failed,) = [t for t in trials if t.state.name == "FAIL"]
+    retries = [t for t in trials if retry.retried_trial_number(t) == failed.number]
+    assert len(retries) == 1, states
+    assert retries[0].state.name in ("COMPLETE", "PRUNED"), retries[0]
+    assert retries[0].params == failed.params and failed.params
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_dead_worker_trial_is_failed_and_retried_on_sqlite(tmp_path: Path) -> None:
+    """kill -9 a real worker mid-trial: the next worker (SQLite RDB storage, heartbeats on by
+    default for spiking algorithms) fails that trial and runs it again with the same parameters."""
+    url = f"sqlite:///{tmp_path / 'tune.db'}"
+    study = "dead_worker"
+    doomed = _start_worker(_tune_args(url, study, 100_000, 1), tmp_path, 0)
+    try:
+        (trial,) = _wait_running(url, study, 1, [doomed])
+        doomed.kill()  # SIGKILL: no clean-up, no last write
+        doomed.wait(timeout=60)
+    finally:
+        doomed.kill()
+    time.sleep(2.5)  # past the grace period (2 s)
+    assert [t.state.name for t in _trials(url, study)] == ["RUNNING"]  # nobody noticed yet
+    out = run(_tune_args(url, study, 150, 1), tmp_path, check=False, extra_env=HEARTBEAT_ENV)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    trials = _trials(url, study)
+    assert trials[0].number == trial.number and trials[0].state.name == "FAIL", trials[0]
+    _check_killed_trial_was_retried(trials)
+    assert len(trials) == 2  # the new worker's one trial was the retry
+    assert "heartbeat every 1 s" in out.stdout
 
 
 POSTGRES_URL = os.environ.get("SB3_SPIKING_TEST_POSTGRES_URL")
