@@ -560,3 +560,151 @@ def test_hook_can_be_disabled_and_register_by_hand(tmp_path: Path) -> None:
     env = dict(_env(), SB3_SPIKING_NO_ZOO_HOOK="1")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.stdout.strip() == "ok", proc.stderr[-3000:]
+
+
+# ------------------------------------------------------------------------------------------
+# Heartbeats of tuning studies on a database (sb3_spiking.zoo.storage), in process
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "environ,expected",
+    [
+        ({}, (60, None, 3)),
+        ({"SB3_SPIKING_HEARTBEAT_INTERVAL": "5", "SB3_SPIKING_GRACE_PERIOD": "30", "SB3_SPIKING_MAX_RETRY": "0"}, (5, 30, 0)),
+        ({"SB3_SPIKING_HEARTBEAT_INTERVAL": "off", "SB3_SPIKING_GRACE_PERIOD": "30"}, (None, None, 3)),
+        ({"SB3_SPIKING_HEARTBEAT_INTERVAL": "0"}, (None, None, 3)),
+        ({"SB3_SPIKING_MAX_RETRY": "none"}, (60, None, None)),
+    ],
+)
+def test_heartbeat_settings_from_env(environ: dict, expected: tuple) -> None:
+    from sb3_spiking.zoo.storage import HeartbeatSettings
+
+    s = HeartbeatSettings.from_env(environ)
+    assert (s.interval, s.grace_period, s.max_retry) == expected
+    assert s.enabled == (expected[0] is not None)
+
+
+@pytest.mark.parametrize(
+    "environ,message",
+    [
+        ({"SB3_SPIKING_HEARTBEAT_INTERVAL": "1.5"}, "SB3_SPIKING_HEARTBEAT_INTERVAL='1.5'"),
+        ({"SB3_SPIKING_HEARTBEAT_INTERVAL": "-3"}, "positive whole number"),
+        ({"SB3_SPIKING_HEARTBEAT_INTERVAL": "60", "SB3_SPIKING_GRACE_PERIOD": "10"}, "at least the heartbeat interval"),
+        ({"SB3_SPIKING_MAX_RETRY": "-1"}, "max_retry must be an int >= 0"),
+        ({"SB3_SPIKING_MAX_RETRY": "many"}, "SB3_SPIKING_MAX_RETRY='many'"),
+    ],
+)
+def test_heartbeat_settings_reject_bad_values(environ: dict, message: str) -> None:
+    from sb3_spiking.zoo.storage import HeartbeatSettings
+
+    with pytest.raises(ValueError, match=message):
+        HeartbeatSettings.from_env(environ)
+
+
+def test_is_rdb_url() -> None:
+    from sb3_spiking.zoo.storage import is_rdb_url
+
+    for url in ("postgresql+psycopg2://u:p@h/db", "sqlite:///tune.db", "mysql://u@h/db"):
+        assert is_rdb_url(url)
+    for storage in (None, "logs/tune.log", "tune.log", "redis://h", "grpc://h:1", 3):
+        assert not is_rdb_url(storage)
+
+
+def _fake_exp_manager(tmp_path: Path, body: str):
+    """A stand-in for rl_zoo3.exp_manager whose ``hyperparameters_optimization`` is ``body``."""
+    import types
+
+    module = types.ModuleType(f"fake_exp_manager_{abs(hash(body))}")
+    source = (
+        "import optuna\n"
+        "class ExperimentManager:\n"
+        "    def __init__(self, algo, storage):\n"
+        "        self.algo, self.storage, self.study_name = algo, storage, 's'\n"
+        "    def hyperparameters_optimization(self):\n"
+        f"        {body}\n"
+    )
+    exec(compile(source, str(tmp_path / "fake_exp_manager.py"), "exec"), module.__dict__)
+    return module
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_study_storage_hook_opens_databases_with_heartbeats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import optuna
+
+    from sb3_spiking.zoo.plugin import ZooOptuna, patch_study_storage
+
+    monkeypatch.setenv("SB3_SPIKING_HEARTBEAT_INTERVAL", "7")
+    monkeypatch.setenv("SB3_SPIKING_GRACE_PERIOD", "21")
+    monkeypatch.setenv("SB3_SPIKING_MAX_RETRY", "2")
+    module = _fake_exp_manager(
+        tmp_path, "self.study = optuna.create_study(storage=self.storage, study_name=self.algo, load_if_exists=True)"
+    )
+    patch_study_storage(module)
+    patch_study_storage(module)  # idempotent
+    assert isinstance(module.optuna, ZooOptuna) and module.optuna.storages is optuna.storages
+    url = f"sqlite:///{tmp_path / 'tune.db'}"
+
+    ours = module.ExperimentManager("spiking_td3", url)
+    ours.hyperparameters_optimization()
+    storage = ours.study._storage
+    assert storage.get_heartbeat_interval() == 7
+    rdb = getattr(storage, "_backend", storage)
+    assert rdb.grace_period == 21
+    callback = storage.get_heartbeat_stale_trial_callback()
+    assert type(callback).__name__ in ("RetryHeartbeatStaleTrialCallback", "RetryFailedTrialCallback")
+    assert callback._max_retry == 2
+    assert "heartbeat every 7 s; a trial without heartbeat for 21 s" in capsys.readouterr().out
+
+    zoos = module.ExperimentManager("td3", url)  # the zoo's own algorithms: untouched
+    zoos.hyperparameters_optimization()
+    assert zoos.study._storage.get_heartbeat_interval() is None
+
+    monkeypatch.setenv("SB3_SPIKING_HEARTBEAT_INTERVAL", "off")
+    off = module.ExperimentManager("dsqn", url)
+    off.hyperparameters_optimization()
+    assert off.study._storage.get_heartbeat_interval() is None
+
+    monkeypatch.setenv("SB3_SPIKING_HEARTBEAT_INTERVAL", "oops")
+    with pytest.raises(ValueError, match="SB3_SPIKING_HEARTBEAT_INTERVAL='oops'"):
+        module.ExperimentManager("dsqn", url).hyperparameters_optimization()
+
+
+def test_study_storage_hook_fails_safe_on_an_unknown_zoo(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A zoo that creates its study some other way: tuning runs as before, heartbeats off, and
+    the user is told so."""
+    import optuna
+
+    from sb3_spiking.zoo.plugin import patch_study_storage
+
+    module = _fake_exp_manager(
+        tmp_path, "from optuna import create_study; self.study = create_study(storage=self.storage)"
+    )
+    patch_study_storage(module)
+    assert module.optuna is optuna  # nothing replaced
+    manager = module.ExperimentManager("spiking_sac", f"sqlite:///{tmp_path / 'tune.db'}")
+    manager.hyperparameters_optimization()
+    assert manager.study._storage.get_heartbeat_interval() is None
+    err = capsys.readouterr().err
+    assert "not recognised" in err and "WITHOUT heartbeats" in err and "SB3_SPIKING_HEARTBEAT_INTERVAL=off" in err
+
+
+def test_real_zoo_is_recognised_by_the_study_storage_hook() -> None:
+    from rl_zoo3 import exp_manager
+
+    from sb3_spiking.zoo.plugin import ZooOptuna, _calls_module_create_study
+
+    method = exp_manager.ExperimentManager.hyperparameters_optimization
+    assert getattr(method, "_sb3_spiking_patched", False)
+    assert _calls_module_create_study(method.__wrapped__)
+    assert isinstance(exp_manager.optuna, ZooOptuna)
+
+
+def test_journal_file_storage_has_no_heartbeat(tmp_path: Path) -> None:
+    """The README's documented limit: Optuna has no heartbeat for the journal file (the zoo's
+    ``--storage logs/tune.log``). If this fails, Optuna gained one: use it and update the README."""
+    import optuna
+    from optuna.storages._heartbeat import BaseHeartbeat
+
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "t.log")))
+    assert not isinstance(storage, BaseHeartbeat)
