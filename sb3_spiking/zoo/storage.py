@@ -100,7 +100,8 @@ class HeartbeatSettings:
             try:
                 return int(raw)
             except ValueError:
-                raise ValueError(f"{name}={raw!r}: expected a whole number{' or ' + '/'.join(off_words) if off_words else ''}") from None
+                alternatives = f" or {'/'.join(off_words)}" if off_words else ""
+                raise ValueError(f"{name}={raw!r}: expected a whole number{alternatives}") from None
 
         interval = read(ENV_INTERVAL, DEFAULT_INTERVAL, ("off", "none"), None)
         if interval == 0:
