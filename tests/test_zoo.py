@@ -573,7 +573,7 @@ def test_hook_can_be_disabled_and_register_by_hand(tmp_path: Path) -> None:
             {"SB3_SPIKING_HEARTBEAT_INTERVAL": "5", "SB3_SPIKING_GRACE_PERIOD": "30", "SB3_SPIKING_MAX_RETRY": "0"},
             (5, 30, 0),
         ),
-        ({"SB3_SPIKING_HEARTBEAT_INTERVAL": "1", "SB3_SPIKING_GRACE_PERIOD": "30"}, (None, None, 3)),
+        ({"SB3_SPIKING_HEARTBEAT_INTERVAL": "off", "SB3_SPIKING_GRACE_PERIOD": "30"}, (None, None, 3)),
         ({"SB3_SPIKING_HEARTBEAT_INTERVAL": "0"}, (None, None, 3)),
         ({"SB3_SPIKING_MAX_RETRY": "none"}, (60, None, None)),
     ],
