@@ -40,7 +40,12 @@ def _env() -> dict[str, str]:
 
 
 def run(
-    args: list[str], cwd: Path, check: bool = True, timeout: int = 600, python: str | None = None
+    args: list[str],
+    cwd: Path,
+    check: bool = True,
+    timeout: int = 600,
+    python: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     if python is None:
         assert ZOO is not None, "the rl_zoo3 command is not installed"
@@ -52,7 +57,8 @@ def run(
             "import sys; from rl_zoo3.cli import main; sys.argv[0] = 'rl_zoo3'; sys.exit(main())",
             *args,
         ]
-    proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout)
+    env = dict(_env(), **(extra_env or {}))
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(
             f"`rl_zoo3 {' '.join(args)}` failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
@@ -202,31 +208,28 @@ def test_wheel_install_registers_without_user_action(tmp_path: Path) -> None:
     assert "sb3_spiking/zoo/hyperparams/spiking_td3.yml" in out.stdout.replace(os.sep, "/")
 
 
-POSTGRES_URL = os.environ.get("SB3_SPIKING_TEST_POSTGRES_URL")
+#: Heartbeat settings of the dead-worker tests: a heartbeat every second, stale after 2 s.
+HEARTBEAT_ENV = {"SB3_SPIKING_HEARTBEAT_INTERVAL": "1", "SB3_SPIKING_GRACE_PERIOD": "2", "SB3_SPIKING_MAX_RETRY": "3"}
 
 
-@pytest.mark.skipif(not POSTGRES_URL, reason="set SB3_SPIKING_TEST_POSTGRES_URL (CI starts a PostgreSQL server)")
-def test_distributed_tuning_on_postgres_survives_a_killed_worker(tmp_path: Path) -> None:
-    import optuna
-
-    study = f"dist_{os.getpid()}_{int(time.time())}"
-    args = [
+def _tune_args(storage: str, study: str, n_timesteps: int, n_trials: int, n_evaluations: int = 1) -> list[str]:
+    return [
         "train",
         "--algo",
         "spiking_td3",
         "--env",
         "Pendulum-v1",
         "-n",
-        "600",
+        str(n_timesteps),
         "-optimize",
         "--n-trials",
-        "3",
+        str(n_trials),
         "--storage",
-        POSTGRES_URL,
+        storage,
         "--study-name",
         study,
         "--n-evaluations",
-        "2",
+        str(n_evaluations),
         "--eval-episodes",
         "1",
         "-params",
@@ -235,43 +238,124 @@ def test_distributed_tuning_on_postgres_survives_a_killed_worker(tmp_path: Path)
         "logs",
         "--n-startup-trials",
         "10",
+        "--no-optim-plots",
     ]
+
+
+def _start_worker(args: list[str], cwd: Path, seed: int) -> subprocess.Popen:
     assert ZOO is not None
-    workers = [
-        subprocess.Popen(
-            [ZOO, *args, "--seed", str(i)],
-            cwd=tmp_path,
-            env=_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for i in range(2)
-    ]
-    # Kill worker 0 while one of its trials runs.
-    deadline = time.time() + 300
-    killed = False
-    while time.time() < deadline and not killed:
-        time.sleep(0.5)
-        try:
-            trials = optuna.load_study(study_name=study, storage=POSTGRES_URL).trials
-        except KeyError:  # study not created yet
-            continue
-        if sum(t.state.name == "RUNNING" for t in trials) >= 2:
-            workers[0].kill()
-            killed = True
-    assert killed, "no two trials ran at once"
-    workers[0].wait(timeout=60)
-    out, _ = workers[1].communicate(timeout=600)
+    return subprocess.Popen(
+        [ZOO, *args, "--seed", str(seed)],
+        cwd=cwd,
+        env=dict(_env(), **HEARTBEAT_ENV),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _trials(storage: str, study: str) -> list:
+    import optuna
+
+    try:
+        return optuna.load_study(study_name=study, storage=storage).trials
+    except KeyError:  # study not created yet
+        return []
+
+
+def _wait_running(storage: str, study: str, n: int, workers: list[subprocess.Popen], timeout: float = 300) -> list:
+    """Poll until ``n`` trials are RUNNING at once, done sampling (``proxy_target``, the last
+    parameter of spiking_td3's sampler, is set): training. Returns the trials then."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        time.sleep(0.3)
+        trials = _trials(storage, study)
+        if sum(t.state.name == "RUNNING" and "proxy_target" in t.params for t in trials) >= n:
+            return trials
+        for w in workers:
+            if w.poll() is not None:
+                raise AssertionError(f"a worker exited before {n} trials ran at once:\n{w.communicate()[0][-4000:]}")
+    raise AssertionError(f"no {n} trials ran at once within {timeout} s")
+
+
+def _check_killed_trial_was_retried(trials: list) -> None:
+    """Exactly one trial FAIL (the killed worker's), retried with its parameters by a trial that
+    finished; nothing left RUNNING or WAITING."""
+    import optuna
+
+    # Optuna >= 4.9: RetryHeartbeatStaleTrialCallback (RetryFailedTrialCallback, its old name, an alias)
+    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", optuna.storages.RetryFailedTrialCallback)
+    states = [t.state.name for t in trials]
+    assert "RUNNING" not in states and "WAITING" not in states, states
+    (failed,) = [t for t in trials if t.state.name == "FAIL"]
+    retries = [t for t in trials if retry.retried_trial_number(t) == failed.number]
+    assert len(retries) == 1, states
+    assert retries[0].state.name in ("COMPLETE", "PRUNED"), retries[0]
+    assert "proxy_target" in failed.params and retries[0].params == failed.params
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_dead_worker_trial_is_failed_and_retried_on_sqlite(tmp_path: Path) -> None:
+    """kill -9 a real worker mid-trial: the next worker (SQLite RDB storage, heartbeats on by
+    default for spiking algorithms) fails that trial and runs it again with the same parameters."""
+    url = f"sqlite:///{tmp_path / 'tune.db'}"
+    study = "dead_worker"
+    doomed = _start_worker(_tune_args(url, study, 100_000, 1), tmp_path, 0)
+    try:
+        (trial,) = _wait_running(url, study, 1, [doomed])
+        doomed.kill()  # SIGKILL: no clean-up, no last write
+        doomed.wait(timeout=60)
+    finally:
+        doomed.kill()
+    time.sleep(2.5)  # past the grace period (2 s)
+    assert [t.state.name for t in _trials(url, study)] == ["RUNNING"]  # nobody noticed yet
+    out = run(_tune_args(url, study, 150, 1), tmp_path, check=False, extra_env=HEARTBEAT_ENV)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    trials = _trials(url, study)
+    assert trials[0].number == trial.number and trials[0].state.name == "FAIL", trials[0]
+    _check_killed_trial_was_retried(trials)
+    assert len(trials) == 2  # the new worker's one trial was the retry
+    assert "heartbeat every 1 s" in out.stdout
+
+
+POSTGRES_URL = os.environ.get("SB3_SPIKING_TEST_POSTGRES_URL")
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+@pytest.mark.skipif(not POSTGRES_URL, reason="set SB3_SPIKING_TEST_POSTGRES_URL (CI starts a PostgreSQL server)")
+def test_distributed_tuning_on_postgres_survives_a_killed_worker(tmp_path: Path) -> None:
+    """Two workers share a study on PostgreSQL; one is killed (SIGKILL) mid-trial. The survivor
+    finishes, its trial is failed within the grace period and retried with the same parameters
+    (by the survivor, or by a worker that joins later), and no trial is left RUNNING."""
+    assert POSTGRES_URL is not None
+    study = f"dist_{os.getpid()}_{int(time.time())}"
+    args = _tune_args(POSTGRES_URL, study, 200, 2, n_evaluations=2)
+    workers = [_start_worker(args, tmp_path, i) for i in range(2)]
+    try:
+        trials = _wait_running(POSTGRES_URL, study, 2, workers)
+        running = {t.number for t in trials if t.state.name == "RUNNING" and "proxy_target" in t.params}
+        workers[0].kill()
+        workers[0].wait(timeout=60)
+        out, _ = workers[1].communicate(timeout=600)
+    finally:
+        for worker in workers:
+            worker.kill()
     assert workers[1].returncode == 0, out[-4000:]
 
-    trials = optuna.load_study(study_name=study, storage=POSTGRES_URL).trials
-    states = [t.state.name for t in trials]
-    assert states.count("COMPLETE") + states.count("PRUNED") >= 3, states  # the survivor finished its 3
-    assert set(states) <= {"COMPLETE", "PRUNED", "RUNNING", "FAIL"}
-    # The study is still usable: a third worker can join and finish a trial.
-    run(args[:9] + ["1"] + args[10:], tmp_path)
-    assert len(optuna.load_study(study_name=study, storage=POSTGRES_URL).trials) == len(trials) + 1
+    states = [t.state.name for t in _trials(POSTGRES_URL, study)]
+    assert "RUNNING" not in states, states  # the killed worker's trial was noticed
+    assert states.count("FAIL") == 1, states
+    print("retry run by", "a third worker" if "WAITING" in states else "the surviving worker")
+    if "WAITING" in states:
+        # the survivor noticed the dead trial only when it exited (its last trial had started
+        # within the grace period): the retry waits for the next worker; one joins and runs it
+        assert "retry trials of a dead worker and are waiting" in out
+        run(_tune_args(POSTGRES_URL, study, 150, 1), tmp_path, extra_env=HEARTBEAT_ENV)
+    trials = _trials(POSTGRES_URL, study)
+    _check_killed_trial_was_retried(trials)
+    (failed,) = [t for t in trials if t.state.name == "FAIL"]
+    assert failed.number in running  # the trial that ran on the killed worker
+    assert len(trials) == 1 + 2 + states.count("WAITING"), [t.state.name for t in trials]
 
 
 # ------------------------------------------------------------------------------------------
@@ -476,3 +560,154 @@ def test_hook_can_be_disabled_and_register_by_hand(tmp_path: Path) -> None:
     env = dict(_env(), SB3_SPIKING_NO_ZOO_HOOK="1")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.stdout.strip() == "ok", proc.stderr[-3000:]
+
+
+# ------------------------------------------------------------------------------------------
+# Heartbeats of tuning studies on a database (sb3_spiking.zoo.storage), in process
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "environ,expected",
+    [
+        ({}, (60, None, 3)),
+        (
+            {"SB3_SPIKING_HEARTBEAT_INTERVAL": "5", "SB3_SPIKING_GRACE_PERIOD": "30", "SB3_SPIKING_MAX_RETRY": "0"},
+            (5, 30, 0),
+        ),
+        ({"SB3_SPIKING_HEARTBEAT_INTERVAL": "off", "SB3_SPIKING_GRACE_PERIOD": "30"}, (None, None, 3)),
+        ({"SB3_SPIKING_HEARTBEAT_INTERVAL": "0"}, (None, None, 3)),
+        ({"SB3_SPIKING_MAX_RETRY": "none"}, (60, None, None)),
+    ],
+)
+def test_heartbeat_settings_from_env(environ: dict, expected: tuple) -> None:
+    from sb3_spiking.zoo.storage import HeartbeatSettings
+
+    s = HeartbeatSettings.from_env(environ)
+    assert (s.interval, s.grace_period, s.max_retry) == expected
+    assert s.enabled == (expected[0] is not None)
+
+
+@pytest.mark.parametrize(
+    "environ,message",
+    [
+        ({"SB3_SPIKING_HEARTBEAT_INTERVAL": "1.5"}, "SB3_SPIKING_HEARTBEAT_INTERVAL='1.5'"),
+        ({"SB3_SPIKING_HEARTBEAT_INTERVAL": "-3"}, "positive whole number"),
+        ({"SB3_SPIKING_HEARTBEAT_INTERVAL": "60", "SB3_SPIKING_GRACE_PERIOD": "10"}, "at least the heartbeat interval"),
+        ({"SB3_SPIKING_MAX_RETRY": "-1"}, "max_retry must be an int >= 0"),
+        ({"SB3_SPIKING_MAX_RETRY": "many"}, "SB3_SPIKING_MAX_RETRY='many'"),
+    ],
+)
+def test_heartbeat_settings_reject_bad_values(environ: dict, message: str) -> None:
+    from sb3_spiking.zoo.storage import HeartbeatSettings
+
+    with pytest.raises(ValueError, match=message):
+        HeartbeatSettings.from_env(environ)
+
+
+def test_is_rdb_url() -> None:
+    from sb3_spiking.zoo.storage import is_rdb_url
+
+    for url in ("postgresql+psycopg2://u:p@h/db", "sqlite:///tune.db", "mysql://u@h/db"):
+        assert is_rdb_url(url)
+    for storage in (None, "logs/tune.log", "tune.log", "redis://h", "grpc://h:1", 3):
+        assert not is_rdb_url(storage)
+
+
+def _fake_exp_manager(tmp_path: Path, body: str):
+    """A stand-in for rl_zoo3.exp_manager whose ``hyperparameters_optimization`` is ``body``."""
+    import types
+
+    module = types.ModuleType(f"fake_exp_manager_{abs(hash(body))}")
+    source = (
+        "import optuna\n"
+        "class ExperimentManager:\n"
+        "    def __init__(self, algo, storage):\n"
+        "        self.algo, self.storage, self.study_name = algo, storage, 's'\n"
+        "    def hyperparameters_optimization(self):\n"
+        f"        {body}\n"
+    )
+    exec(compile(source, str(tmp_path / "fake_exp_manager.py"), "exec"), module.__dict__)
+    return module
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_study_storage_hook_opens_databases_with_heartbeats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import optuna
+
+    from sb3_spiking.zoo.plugin import ZooOptuna, patch_study_storage
+
+    monkeypatch.setenv("SB3_SPIKING_HEARTBEAT_INTERVAL", "7")
+    monkeypatch.setenv("SB3_SPIKING_GRACE_PERIOD", "21")
+    monkeypatch.setenv("SB3_SPIKING_MAX_RETRY", "2")
+    module = _fake_exp_manager(
+        tmp_path, "self.study = optuna.create_study(storage=self.storage, study_name=self.algo, load_if_exists=True)"
+    )
+    patch_study_storage(module)
+    patch_study_storage(module)  # idempotent
+    assert isinstance(module.optuna, ZooOptuna) and module.optuna.storages is optuna.storages
+    url = f"sqlite:///{tmp_path / 'tune.db'}"
+
+    ours = module.ExperimentManager("spiking_td3", url)
+    ours.hyperparameters_optimization()
+    storage = ours.study._storage
+    assert storage.get_heartbeat_interval() == 7
+    rdb = getattr(storage, "_backend", storage)
+    assert rdb.grace_period == 21
+    callback = storage.get_heartbeat_stale_trial_callback()
+    assert type(callback).__name__ in ("RetryHeartbeatStaleTrialCallback", "RetryFailedTrialCallback")
+    assert callback._max_retry == 2
+    assert "heartbeat every 7 s; a trial without heartbeat for 21 s" in capsys.readouterr().out
+
+    zoos = module.ExperimentManager("td3", url)  # the zoo's own algorithms: untouched
+    zoos.hyperparameters_optimization()
+    assert zoos.study._storage.get_heartbeat_interval() is None
+
+    monkeypatch.setenv("SB3_SPIKING_HEARTBEAT_INTERVAL", "off")
+    off = module.ExperimentManager("dsqn", url)
+    off.hyperparameters_optimization()
+    assert off.study._storage.get_heartbeat_interval() is None
+
+    monkeypatch.setenv("SB3_SPIKING_HEARTBEAT_INTERVAL", "oops")
+    with pytest.raises(ValueError, match="SB3_SPIKING_HEARTBEAT_INTERVAL='oops'"):
+        module.ExperimentManager("dsqn", url).hyperparameters_optimization()
+
+
+def test_study_storage_hook_fails_safe_on_an_unknown_zoo(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A zoo that creates its study some other way: tuning runs as before, heartbeats off, and
+    the user is told so."""
+    import optuna
+
+    from sb3_spiking.zoo.plugin import patch_study_storage
+
+    module = _fake_exp_manager(
+        tmp_path, "from optuna import create_study; self.study = create_study(storage=self.storage)"
+    )
+    patch_study_storage(module)
+    assert module.optuna is optuna  # nothing replaced
+    manager = module.ExperimentManager("spiking_sac", f"sqlite:///{tmp_path / 'tune.db'}")
+    manager.hyperparameters_optimization()
+    assert manager.study._storage.get_heartbeat_interval() is None
+    err = capsys.readouterr().err
+    assert "not recognised" in err and "WITHOUT heartbeats" in err and "SB3_SPIKING_HEARTBEAT_INTERVAL=off" in err
+
+
+def test_real_zoo_is_recognised_by_the_study_storage_hook() -> None:
+    from rl_zoo3 import exp_manager
+
+    from sb3_spiking.zoo.plugin import ZooOptuna, _calls_module_create_study
+
+    method = exp_manager.ExperimentManager.hyperparameters_optimization
+    assert getattr(method, "_sb3_spiking_patched", False)
+    assert _calls_module_create_study(method.__wrapped__)
+    assert isinstance(exp_manager.optuna, ZooOptuna)
+
+
+def test_journal_file_storage_has_no_heartbeat(tmp_path: Path) -> None:
+    """The README's documented limit: Optuna has no heartbeat for the journal file (the zoo's
+    ``--storage logs/tune.log``). If this fails, Optuna gained one: use it and update the README."""
+    import optuna
+    from optuna.storages._heartbeat import BaseHeartbeat
+
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "t.log")))
+    assert not isinstance(storage, BaseHeartbeat)

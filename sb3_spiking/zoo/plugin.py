@@ -10,7 +10,9 @@ Every patch is additive and idempotent: rl_zoo3's own algorithms behave exactly 
 - ``rl_zoo3.exp_manager``: without ``-conf``, the zoo reads ``hyperparams/<algo>.yml`` from its
   own package folder; for our algorithms it reads ours instead (falling back to the zoo's file
   of the ANN twin for environments we ship no settings for), and it checks the spiking options
-  of the chosen entry, naming the key and the file on error.
+  of the chosen entry, naming the key and the file on error. Tuning with ``--storage <database
+  URL>`` opens the study with Optuna's heartbeats and retry callback, so that a dead worker's
+  trial is failed and retried (:func:`patch_study_storage`, :mod:`sb3_spiking.zoo.storage`).
 - ``rl_zoo3.enjoy``/``record_video``/``push_to_hub``/``benchmark``: they keep a hard-coded list of
   off-policy names in a function or script body (``enjoy`` uses it to load with a 1-transition
   replay buffer instead of the saved size, e.g. 1M Atari frames). We extend that constant in the
@@ -155,6 +157,131 @@ def patch_exp_manager(module: types.ModuleType) -> None:
     manager_cls.read_hyperparameters = read_hyperparameters
     manager_cls.objective = objective
     manager_cls._sb3_spiking_patched = True
+    patch_study_storage(module)
+
+
+# Tuning on a database: heartbeats, so that a dead worker's trial is failed and retried
+# (sb3_spiking.zoo.storage). The zoo passes ``--storage`` to ``optuna.create_study`` as a string
+# and has no place for a storage object, so its module global ``optuna`` becomes a proxy whose
+# ``create_study`` opens that URL as a heartbeat RDBStorage while (and only while) a spiking
+# algorithm's ``hyperparameters_optimization`` runs in the calling thread.
+class _Tuning:
+    """What one ``hyperparameters_optimization`` call of ours passes to the proxy."""
+
+    def __init__(self, url: str, settings: Any) -> None:
+        self.url = url
+        self.settings = settings
+        self.study: Any = None
+
+
+class ZooOptuna(types.ModuleType):
+    """``rl_zoo3.exp_manager.optuna``: the real ``optuna`` module (every attribute is its), except
+    :meth:`create_study`."""
+
+    def __init__(self, real: types.ModuleType) -> None:
+        super().__init__(real.__name__, real.__doc__)
+        self.__dict__["_sb3_spiking_real"] = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["_sb3_spiking_real"], name)
+
+    def create_study(self, *args: Any, **kwargs: Any) -> Any:
+        real = self.__dict__["_sb3_spiking_real"]
+        tuning = getattr(_current, "tuning", None)
+        if tuning is None:
+            return real.create_study(*args, **kwargs)
+        from sb3_spiking.zoo.storage import heartbeat_storage
+
+        if kwargs.get("storage") == tuning.url and isinstance(kwargs.get("storage"), str):
+            kwargs["storage"] = heartbeat_storage(tuning.url, tuning.settings)
+            s = tuning.settings
+            grace = s.grace_period if s.grace_period is not None else 2 * s.interval
+            retries = "unlimited" if s.max_retry is None else s.max_retry
+            print(
+                f"sb3-spiking: study heartbeat every {s.interval} s; a trial without heartbeat for {grace} s is "
+                f"failed and retried (max {retries} retries)"
+            )
+        else:
+            _heartbeat_off("rl_zoo3 called optuna.create_study without the --storage URL as storage=")
+        tuning.study = real.create_study(*args, **kwargs)
+        return tuning.study
+
+    def __repr__(self) -> str:
+        return f"<sb3-spiking proxy of {self.__dict__['_sb3_spiking_real']!r}>"
+
+
+def _heartbeat_off(why: str) -> None:
+    from sb3_spiking.zoo.storage import ENV_INTERVAL
+
+    try:
+        from importlib.metadata import version
+
+        zoo = version("rl_zoo3")
+    except Exception:
+        zoo = "?"
+    sys.stderr.write(
+        f"sb3-spiking: rl_zoo3 {zoo} not recognised ({why}); tuning runs WITHOUT heartbeats: a dead worker's "
+        f"trial will stay RUNNING (set {ENV_INTERVAL}=off to silence this)\n"
+    )
+
+
+def _calls_module_create_study(function: Any) -> bool:
+    """Whether ``function``'s code calls ``optuna.create_study`` through the module global ``optuna``."""
+    import dis
+
+    previous = None
+    for ins in dis.get_instructions(function):
+        if (
+            previous is not None
+            and previous.opname == "LOAD_GLOBAL"
+            and previous.argval == "optuna"
+            and ins.opname in ("LOAD_ATTR", "LOAD_METHOD")
+            and ins.argval == "create_study"
+        ):
+            return True
+        previous = ins
+    return False
+
+
+def patch_study_storage(module: types.ModuleType) -> None:
+    """Heartbeats for our algorithms' studies on a database (see :mod:`sb3_spiking.zoo.storage`).
+
+    If ``module`` (rl_zoo3.exp_manager) does not look as expected, tuning still works, with a
+    message that heartbeats are off.
+    """
+    from sb3_spiking.zoo.storage import HeartbeatSettings, is_rdb_url, report_waiting_retries, sweep_stale_trials
+
+    manager_cls = module.ExperimentManager
+    original = getattr(manager_cls, "hyperparameters_optimization", None)
+    if original is None or getattr(original, "_sb3_spiking_patched", False):
+        return
+    real = getattr(module, "optuna", None)
+    recognised = isinstance(real, types.ModuleType) and _calls_module_create_study(original)
+    if recognised and not isinstance(real, ZooOptuna):
+        module.optuna = ZooOptuna(real)
+
+    @functools.wraps(original)
+    def hyperparameters_optimization(self):  # type: ignore[no-untyped-def]
+        if self.algo not in ZOO_ALGOS or not is_rdb_url(getattr(self, "storage", None)):
+            return original(self)
+        settings = HeartbeatSettings.from_env()
+        if not settings.enabled:
+            return original(self)
+        if not recognised:
+            _heartbeat_off("ExperimentManager.hyperparameters_optimization does not call optuna.create_study")
+            return original(self)
+        tuning = _current.tuning = _Tuning(self.storage, settings)
+        try:
+            result = original(self)
+        finally:
+            _current.tuning = None
+        if tuning.study is not None:
+            # the last worker to exit still fails a trial that went stale during its last trial
+            report_waiting_retries(sweep_stale_trials(tuning.study), self.study_name)
+        return result
+
+    hyperparameters_optimization._sb3_spiking_patched = True  # type: ignore[attr-defined]
+    manager_cls.hyperparameters_optimization = hyperparameters_optimization
 
 
 def _fall_back_to_ann_settings(manager: Any, module: types.ModuleType) -> None:
