@@ -99,7 +99,7 @@ def test_gradients_reach_learnable_neuron_parameters():
     # readout "mean": with "max" a single output whose maximum lies at t=0 for every sample (a
     # negative bias) rightly sends no gradient to the decays of later steps
     kwargs = dict(SMALL, encoder="population", learn_beta=True, learn_threshold=True, spiking_critic=True)
-    kwargs["membrane_readout"] = "mean"
+    kwargs.update(decoder="membrane", membrane_readout="mean")
     model = PPO(SpikingActorCriticPolicy, "Pendulum-v1", policy_kwargs=kwargs, **FAST)
     obs = th.as_tensor(_obs(model, 16))
     actions = th.as_tensor(np.stack([model.action_space.sample() for _ in range(16)]))

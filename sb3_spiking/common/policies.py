@@ -9,7 +9,7 @@ SB3's state-independent ``log_std`` parameter), and the value network is SB3's A
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch as th
@@ -128,7 +128,20 @@ class SpikingMlpExtractor(MlpExtractor):
 
 class SpikingActorCriticMixin(SpikingPolicyMixin):
     """What turns an SB3 actor-critic policy class into a spiking one (used with SB3's
-    ``ActorCriticPolicy`` and sb3-contrib's ``MaskableActorCriticPolicy``)."""
+    ``ActorCriticPolicy`` and sb3-contrib's ``MaskableActorCriticPolicy``).
+
+    The default decoder here is ``"learnable"`` (a linear readout of the spikes of all T steps,
+    ACSF's), not the package-wide ``"membrane"`` (max over time of a leaky integrator, Chen et
+    al.'s readout for Q-values). Measured on SB3's identity tasks (PPO and A2C x MultiDiscrete /
+    MultiBinary / Box, SB3's test settings, seeds 3 0 1 2 4; mean evaluation return, 100 = all
+    correct): membrane 69.8 (4 of 30 runs >= 90), learnable 86.9 (16 of 30), SB3's ANN 90.0
+    (18 of 30). With the max readout only the arg-max step's spikes get a gradient and each
+    update moves the logits about a third of what an ANN's does; the linear readout of all T
+    steps learns logits at the ANN's pace. Energy per decision is the same (each spike still
+    costs one accumulate per output).
+    """
+
+    spiking_defaults: ClassVar[dict[str, Any]] = {"decoder": "learnable"}
 
     @property
     def _spiking_sde(self) -> bool:
