@@ -159,3 +159,17 @@ def test_gpu_warning_for_the_mlp_policy_as_sb3(cls):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model._maybe_recommend_cpu()
+
+
+def test_warns_when_the_budget_ends_before_learning_starts():
+    import warnings
+
+    model = SpikingTD3("MlpPolicy", "Pendulum-v1", learning_starts=60, policy_kwargs=dict(net_arch=[8]), device="cpu")
+    with pytest.warns(UserWarning, match="learning_starts=60"):
+        model.learn(50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.learn(30, reset_num_timesteps=False)  # ends at 80 > 60: trains
+    dsqn = DSQN("MlpPolicy", "CartPole-v1", learning_starts=100, policy_kwargs=dict(net_arch=[8]), device="cpu")
+    with pytest.warns(UserWarning, match="no gradient step"):
+        dsqn.learn(100)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import pathlib
+import warnings
 import zipfile
 from typing import Any, ClassVar
 
@@ -234,6 +235,23 @@ class SpikingAlgorithmMixin:
         super()._setup_model()  # type: ignore[misc]
         if isinstance(self.policy, SpikingPolicyMixin):
             self.policy_kwargs = {**self.policy_kwargs, **self.policy._spiking_constructor_parameters()}
+
+    def _setup_learn(self, total_timesteps: int, *args: Any, **kwargs: Any) -> Any:
+        """SB3's ``_setup_learn``, plus a warning when the budget ends before ``learning_starts``
+        (off-policy algorithms): such a run takes no gradient step and saves an untrained agent,
+        silently in SB3 (an easy mistake with RL Zoo's ``-n`` below the file's ``learning_starts``)."""
+        total, callback = super()._setup_learn(total_timesteps, *args, **kwargs)  # type: ignore[misc]
+        learning_starts = getattr(self, "learning_starts", None)
+        if isinstance(learning_starts, int) and total <= learning_starts:
+            warnings.warn(
+                f"{type(self).__name__}.learn: the run ends at {total} env steps, at or before "
+                f"learning_starts={learning_starts}, so no gradient step will be taken and the agent stays "
+                "untrained; give a larger budget (rl_zoo3: -n) or a smaller learning_starts "
+                "(rl_zoo3: -params learning_starts:1000)",
+                UserWarning,
+                stacklevel=4,  # the user's learn(...) (through SB3's learn methods)
+            )
+        return total, callback
 
     @classmethod
     def load(  # type: ignore[override]
