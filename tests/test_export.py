@@ -171,7 +171,8 @@ def test_cnn_dsqn_exports_and_reproduces_predict(tmp_path):
     ids=lambda o: "-".join(str(v) for v in o.values()),
 )
 def test_decoders_and_neuron_options_export(options, tmp_path):
-    model = DSQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[32, 32], num_steps=6, **ZERO, **options), **FAST)
+    policy_kwargs = dict(net_arch=[32, 32], num_steps=6, **ZERO, **options)
+    model = DSQN("MlpPolicy", "CartPole-v1", policy_kwargs=policy_kwargs, **FAST)
     if options.get("learn_beta"):  # per-neuron values, as training leaves them
         with th.no_grad():
             for lif in model.q_net.q_net.lifs:
@@ -187,6 +188,24 @@ def test_decoders_and_neuron_options_export(options, tmp_path):
         assert type(graph.nodes["lif_0"]).__name__ == "IF"
 
 
+def test_converted_dqn_exports_with_reset_mismatch(tmp_path):
+    from stable_baselines3 import DQN
+
+    from sb3_spiking.conversion import convert_dqn
+
+    dqn = DQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[32, 32]), seed=0)
+    frames = _rollout_observations("CartPole-v1", 300)
+    snn = convert_dqn(dqn, frames, num_steps=20)
+    with pytest.raises(ValueError, match="reset_mechanism"):  # conversion's IF neurons reset by subtraction
+        to_nir(snn)
+    with pytest.warns(UserWarning):
+        graph = _round_trip(to_nir(snn, allow_reset_mismatch=True, observations=frames), tmp_path)
+    meta = read_metadata(graph)
+    assert meta["readout"] == "spike_count_plus_membrane" and meta["readout_node"] == "decoder_lif"
+    assert type(graph.nodes["lif_0"]).__name__ == "IF" and type(graph.nodes["decoder_lif"]).__name__ == "IF"
+    assert 0.0 <= meta["reset_mismatch"]["action_agreement"] <= 1.0
+
+
 @pytest.mark.parametrize("algo", ["sac", "ddpg", "ppo_box", "ppo_discrete"])
 def test_other_actors_export(algo, tmp_path):
     kwargs = dict(net_arch=[32], num_steps=4, **ZERO)
@@ -196,7 +215,8 @@ def test_other_actors_export(algo, tmp_path):
         model = SpikingDDPG("MlpPolicy", "Pendulum-v1", policy_kwargs=kwargs, **FAST)
     else:
         env_id = "Pendulum-v1" if algo == "ppo_box" else "CartPole-v1"
-        model = PPO(SpikingActorCriticPolicy, env_id, policy_kwargs=dict(kwargs, net_arch=dict(pi=[32], vf=[32])), seed=0)
+        policy_kwargs = dict(kwargs, net_arch=dict(pi=[32], vf=[32]))
+        model = PPO(SpikingActorCriticPolicy, env_id, policy_kwargs=policy_kwargs, seed=0)
     env_id = "CartPole-v1" if algo == "ppo_discrete" else "Pendulum-v1"
     graph = _round_trip(to_nir(model), tmp_path)
     obs = _rollout_observations(env_id, 100)
@@ -228,7 +248,8 @@ def test_unsupported_options_raise_clear_errors(options, match):
 
 
 def test_ann_extractor_and_unknown_models_raise():
-    model = SpikingSAC("CnnPolicy", FakeImageEnv(screen_height=40, screen_width=40, n_channels=1, discrete=False), policy_kwargs=dict(ZERO), **dict(FAST, buffer_size=10))
+    env = FakeImageEnv(screen_height=40, screen_width=40, n_channels=1, discrete=False)
+    model = SpikingSAC("CnnPolicy", env, policy_kwargs=dict(ZERO), **dict(FAST, buffer_size=10))
     with pytest.raises(ValueError, match="NatureCNN.*ANN features extractor"):
         to_nir(model)
     with pytest.raises(ValueError, match="NIR export supports"):
@@ -250,7 +271,7 @@ def test_vec_normalize_statistics_go_into_preprocess(td3_pendulum):
     np.testing.assert_allclose(simulate(graph, obs).actions, expected, atol=1e-4, rtol=0)
 
 
-def test_command_line_exports_saved_model_and_zoo_folder(dsqn_cartpole, tmp_path):
+def test_command_line_exports_saved_model(dsqn_cartpole, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
     model_path = tmp_path / "dsqn.zip"
     dsqn_cartpole.save(model_path)
@@ -258,23 +279,30 @@ def test_command_line_exports_saved_model_and_zoo_folder(dsqn_cartpole, tmp_path
     cmd = [sys.executable, "-m", "sb3_spiking.export", "--model", str(model_path), "--algo", "dsqn", "--out", str(out)]
     run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert "same action on 100.0%" in run.stdout
+    assert "same action on 100.0%" in run.stdout and "exact=True" in run.stdout  # the saved model kept "zero"
     assert read_metadata(nir.read(out))["num_steps"] == 5
-    # RL Zoo layout: <folder>/<algo>/<env>_<id>/<env>.zip, latest id by default
-    run_dir = tmp_path / "logs" / "dsqn" / "CartPole-v1_1"
-    run_dir.mkdir(parents=True)
-    dsqn_cartpole.save(run_dir / "CartPole-v1.zip")
-    out2 = tmp_path / "b.nir"
-    cmd = [sys.executable, "-m", "sb3_spiking.export", "--algo", "dsqn", "--env", "CartPole-v1", "-f", str(tmp_path / "logs"), "--out", str(out2)]
-    run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
-    assert run.returncode == 0, run.stderr
-    assert out2.exists()
-    # a default (subtract) model: the clear error, exit code 2
-    default = DSQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[16]), **FAST)
-    default.save(tmp_path / "default.zip")
-    cmd = [sys.executable, "-m", "sb3_spiking.export", "--model", str(tmp_path / "default.zip"), "--algo", "dsqn", "--out", str(tmp_path / "c.nir")]
-    run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
-    assert run.returncode == 2 and "reset_mechanism" in run.stderr
+
+
+def test_command_line_zoo_folder_and_error(dsqn_cartpole, tmp_path, capsys):
+    from sb3_spiking.export.__main__ import main
+
+    # RL Zoo layout: <folder>/<algo>/<env>_<id>/<env>.zip, the latest id by default (as enjoy)
+    for run_id in (1, 2):
+        run_dir = tmp_path / "logs" / "dsqn" / f"CartPole-v1_{run_id}"
+        run_dir.mkdir(parents=True)
+        dsqn_cartpole.save(run_dir / "CartPole-v1.zip")
+    out = tmp_path / "b.nir"
+    assert main(["--algo", "dsqn", "--env", "CartPole-v1", "-f", str(tmp_path / "logs"), "--out", str(out)]) == 0
+    assert "CartPole-v1_2" in capsys.readouterr().out and out.exists()
+    # a default (subtract) model: the clear error, exit code 2, nothing written
+    DSQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[16]), **FAST).save(tmp_path / "default.zip")
+    bad = tmp_path / "c.nir"
+    assert main(["--model", str(tmp_path / "default.zip"), "--algo", "dsqn", "--out", str(bad)]) == 2
+    assert "reset_mechanism" in capsys.readouterr().err and not bad.exists()
+    with pytest.warns(UserWarning, match="agrees with predict"):
+        args = ["--model", str(tmp_path / "default.zip"), "--algo", "dsqn", "--out", str(bad), "--allow-reset-mismatch"]
+        assert main(args) == 0
+    assert "action agreement with predict" in capsys.readouterr().out
 
 
 # -- an independent simulator: SpikingJelly's NIR importer ---------------------------------------
@@ -313,7 +341,8 @@ def _spikingjelly_run(graph, obs, li_node="decoder_li"):
 def _torch_hidden_spikes(body, obs_t):
     """Spikes [T, B, ...] of every LIF layer of ``body`` in its torch route."""
     spikes = {}
-    hooks = [m.register_forward_hook(lambda m, i, o, n=n: spikes.__setitem__(n, o.numpy())) for n, m in body.named_modules() if isinstance(m, LIF)]
+    lifs = [(n, m) for n, m in body.named_modules() if isinstance(m, LIF)]
+    hooks = [m.register_forward_hook(lambda m, i, o, n=n: spikes.__setitem__(n, o.numpy())) for n, m in lifs]
     with th.no_grad(), numpy_inference_off(body):
         body(obs_t)
     for h in hooks:

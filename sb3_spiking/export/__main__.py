@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         check = f"max |action difference| {float(np.abs(np.asarray(expected) - got).max()):.2e}"
     else:
         check = f"same action on {100 * float(np.mean(np.asarray(expected) == got)):.1f}%"
-    print(f"model:  {model_path} ({meta['algorithm']}, {meta['network']})" + (f", VecNormalize {stats}" if stats else ""))
+    normalized = f", VecNormalize {stats}" if stats else ""
+    print(f"model:  {model_path} ({meta['algorithm']}, {meta['network']}){normalized}")
     print(f"wrote:  {args.out}: {len(back.nodes)} nodes ({', '.join(back.nodes)})")
     print(
         f"run:    num_steps={meta['num_steps']} dt={meta['dt']} readout={meta['readout']} "
@@ -125,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"check:  nir.read + sb3_spiking.export.simulate vs predict on 64 sampled observations: {check}")
     if "reset_mismatch" in meta:
         m = meta["reset_mismatch"]
-        print(f"reset:  subtract exported as zero: action agreement {100 * m['action_agreement']:.1f}% ({m['observations']})")
+        agreement = f"{100 * m['action_agreement']:.1f}% ({m['observations']})"
+        print(f"reset:  subtract exported as zero: action agreement with predict {agreement}")
     return 0
 
 
