@@ -319,8 +319,8 @@ def _check_network(body: SpikingNetwork, allow_reset_mismatch: bool) -> list[LIF
     if subtract and not allow_reset_mismatch:
         raise ValueError(
             "This network uses reset_mechanism='subtract' (the default), and NIR has no subtractive-reset "
-            "neuron: its LIF resets the membrane to v_reset. A subtract-reset network simulated from the "
-            "graph fires differently (a round trip changed 8-17% of output spikes). Either train with "
+            "neuron: its LIF resets the membrane to v_reset, so the graph of a subtract-reset network fires "
+            "differently from the network. Either train with "
             "policy_kwargs=dict(reset_mechanism='zero'), which exports exactly, or pass "
             "allow_reset_mismatch=True (command line: --allow-reset-mismatch) to export it as reset-to-zero "
             "and get the measured action agreement in graph.metadata['reset_mismatch']"
