@@ -129,6 +129,17 @@ def test_subtract_reset_model_gets_a_clear_error():
         to_nir(model)
 
 
+def test_saved_model_stores_its_reset_mechanism(tmp_path):
+    """A saved agent records its resolved reset mechanism, so it reloads with the one it was trained
+    with whatever the default is (and exports, or is refused, accordingly)."""
+    from sb3_spiking.common.options import _stored_data
+
+    DSQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[16]), **FAST).save(tmp_path / "default.zip")
+    assert _stored_data(tmp_path / "default.zip", None)["policy_kwargs"]["reset_mechanism"] == "subtract"
+    with pytest.raises(ValueError, match="reset_mechanism"):
+        to_nir(DSQN.load(tmp_path / "default.zip"))
+
+
 def test_allow_reset_mismatch_reports_measured_agreement(tmp_path):
     model = DSQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[32], num_steps=8), **FAST)
     obs = _rollout_observations("CartPole-v1", 200)
