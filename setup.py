@@ -14,6 +14,12 @@ with open(os.path.join(here, "README.md"), encoding="utf-8") as f:
 # Rendering for record_video: gymnasium[classic-control] brings pygame-ce (adding "pygame" too would
 # install two packages into the same pygame/ folder).
 ZOO_EXTRA = ["rl_zoo3[plots]>=2.7", "optuna", "requests", "moviepy", "gymnasium[classic-control]>=1.0", "tensorboard"]
+# NIR export (sb3_spiking.export). The verification simulator, SpikingJelly 2.0, is not listed: its
+# declared torchvision/torchaudio requirements make pip replace the user's torch build (a CPU
+# 2.13 becomes a CUDA 2.14), while its NIR importer needs neither; .ci/run installs it with
+# --no-deps next to loguru, the one extra module it imports.
+NIR_EXTRA = ["nir>=1.0.8", "nirtorch>=2.6,<2.7"]
+SPIKINGJELLY_RUNTIME = ["loguru>=0.7,<1"]
 PTH = "sb3_spiking_zoo.pth"  # the RL Zoo start-up hook, see sb3_spiking/zoo/_hook.py
 
 
@@ -84,6 +90,7 @@ setup(
         "postgres": ["psycopg2-binary"],
         "mujoco": ["gymnasium[mujoco]>=1.0"],
         "atari": ["ale-py>=0.9", "opencv-python-headless"],
+        "nir": NIR_EXTRA,
         "tests": [
             "pytest",
             "pytest-xdist",
@@ -93,6 +100,8 @@ setup(
             "opencv-python-headless",  # SB3's Atari wrappers
             *ZOO_EXTRA,  # tests/test_zoo.py runs the rl_zoo3 commands
             "psycopg2-binary",  # distributed-tuning test (skipped without a PostgreSQL server)
+            *NIR_EXTRA,  # tests/test_export.py
+            *SPIKINGJELLY_RUNTIME,  # tests/test_export.py's SpikingJelly check (see NIR_EXTRA above)
         ],
     },
     license="MIT",
