@@ -226,7 +226,8 @@ def test_other_actors_export(algo, tmp_path):
         model = SpikingDDPG("MlpPolicy", "Pendulum-v1", policy_kwargs=kwargs, **FAST)
     else:
         env_id = "Pendulum-v1" if algo == "ppo_box" else "CartPole-v1"
-        policy_kwargs = dict(kwargs, net_arch=dict(pi=[32], vf=[32]))
+        # the actor-critic policies default to the learnable decoder, which NIR cannot express
+        policy_kwargs = dict(kwargs, net_arch=dict(pi=[32], vf=[32]), decoder="membrane")
         model = PPO(SpikingActorCriticPolicy, env_id, policy_kwargs=policy_kwargs, seed=0)
     env_id = "CartPole-v1" if algo == "ppo_discrete" else "Pendulum-v1"
     graph = _round_trip(to_nir(model), tmp_path)
@@ -255,6 +256,12 @@ def test_other_actors_export(algo, tmp_path):
 def test_unsupported_options_raise_clear_errors(options, match):
     model = DSQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[16], **ZERO, **options), **FAST)
     with pytest.raises(ValueError, match=match):
+        to_nir(model)
+
+
+def test_default_actor_critic_policy_names_the_decoder_to_use():
+    model = PPO(SpikingActorCriticPolicy, "CartPole-v1", policy_kwargs=dict(net_arch=[16], **ZERO), seed=0)
+    with pytest.raises(ValueError, match="decoder='learnable'.*decoder='membrane'"):
         to_nir(model)
 
 
