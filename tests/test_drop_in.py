@@ -173,3 +173,15 @@ def test_warns_when_the_budget_ends_before_learning_starts():
     dsqn = DSQN("MlpPolicy", "CartPole-v1", learning_starts=100, policy_kwargs=dict(net_arch=[8]), device="cpu")
     with pytest.warns(UserWarning, match="no gradient step"):
         dsqn.learn(100)
+
+
+def test_spiking_false_warns_about_ignored_spiking_options(tmp_path):
+    import warnings
+
+    with pytest.warns(UserWarning, match="spiking=False.*ignore num_steps"):
+        SpikingTD3("MlpPolicy", "Pendulum-v1", policy_kwargs=dict(spiking=False, num_steps=8), device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = SpikingPPO("MlpPolicy", "Pendulum-v1", policy_kwargs=dict(spiking=False), device="cpu")
+        model.save(tmp_path / "ann.zip")
+        SpikingPPO.load(tmp_path / "ann.zip", device="cpu")  # the stored (default) options: silent

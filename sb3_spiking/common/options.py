@@ -56,7 +56,20 @@ class SpikingPolicyMixin:
         merged = {**cls.spiking_defaults, **spiking_kwargs}
         spiking = check_bool("spiking", merged.pop("spiking", True))
         spiking_critic = check_bool("spiking_critic", merged.pop("spiking_critic", False))
-        return SpikingOptions(**merged), spiking, spiking_critic
+        options = SpikingOptions(**merged)
+        if not spiking:
+            # The ANN twin has no spiking options: say so for any that would change the network
+            # (values equal to the defaults, as a reload's resolved options are, say nothing).
+            defaults = SpikingOptions(**{k: v for k, v in cls.spiking_defaults.items() if k not in RL_KEYS})
+            ignored = sorted(k for k, v in merged.items() if getattr(defaults, k) != getattr(options, k))
+            if ignored or spiking_critic:
+                warnings.warn(
+                    f"{cls.__name__}: spiking=False builds the plain SB3 (ANN) networks, which ignore "
+                    f"{', '.join(ignored + (['spiking_critic'] if spiking_critic else []))}",
+                    UserWarning,
+                    stacklevel=2,
+                )
+        return options, spiking, spiking_critic
 
     def _init_spiking(self, spiking_kwargs: dict[str, Any]) -> None:
         self.spiking_options, self.spiking, self.spiking_critic = self._resolve_spiking(spiking_kwargs)
