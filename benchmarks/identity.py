@@ -39,7 +39,8 @@ def identity_score(algo: str, task: str, seed: int, spiking: bool = True, policy
     cls, algo_kwargs = ALGOS[algo]
     env = make_env()
     policy = SpikingActorCriticPolicy if spiking else "MlpPolicy"
-    model = cls(policy, env, seed=seed, policy_kwargs=policy_kwargs if spiking else None, device="cpu",
+    # a copy: A2C writes its RMSprop settings into the policy_kwargs dict it is given
+    model = cls(policy, env, seed=seed, policy_kwargs=dict(policy_kwargs or {}) if spiking else None, device="cpu",
                 **task_kwargs, **algo_kwargs)
     model.learn(steps)
     mean, _ = evaluate_policy(model, env, n_eval_episodes=20, warn=False)
