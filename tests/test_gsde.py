@@ -131,3 +131,14 @@ def test_gsde_with_the_policy_class_in_plain_ppo_and_a2c():
     for cls in (PPO, A2C):
         model = cls(SpikingActorCriticPolicy, "Pendulum-v1", use_sde=True, sde_sample_freq=2, n_steps=16, device="cpu")
         model.learn(32)
+
+
+def test_energy_report_with_gsde_counts_the_ann_reference():
+    """The gSDE forward (output + rates) goes through the network's __call__: the accounting sees it."""
+    from sb3_spiking import energy_report
+
+    obs = np.random.default_rng(0).uniform(-1, 1, (8, 3)).astype(np.float32)
+    with_sde = energy_report(make("ppo"), obs)
+    without = energy_report(SpikingPPO("MlpPolicy", "Pendulum-v1", policy_kwargs=dict(NET), **ON_POLICY), obs)
+    assert with_sde["ann_energy_j"] == without["ann_energy_j"] > 0
+    assert 0 < with_sde["energy_ratio"] < 1

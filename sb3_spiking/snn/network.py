@@ -245,16 +245,20 @@ class SpikingMLP(SpikingNetwork):
             check_finite_input(x)
         return self._run_dense(self.encoder(x), self.encoder.constant)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, with_rates: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """The output ``[B, out]``; with ``with_rates``, also the firing rates ``[B, H_last]``
+        (spike count / T) of the last hidden layer, from the same forward: the real-valued latent
+        gSDE draws its noise from."""
+        if with_rates:
+            spikes = self.hidden_spikes(x)
+            return self.decoder(spikes), spikes.mean(0)
         if self._numpy_path_ok(x):
             return torch.from_numpy(self._numpy_forward(x.detach().numpy()))
         return self.decoder(self.hidden_spikes(x))
 
     def forward_with_rates(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The output ``[B, out]`` and the firing rates ``[B, H_last]`` (spike count / T) of the
-        last hidden layer, from one forward: the real-valued latent gSDE draws its noise from."""
-        spikes = self.hidden_spikes(x)
-        return self.decoder(spikes), spikes.mean(0)
+        """``self(x, with_rates=True)``: through ``__call__``, so the accounting's hooks see it."""
+        return self(x, with_rates=True)
 
     def _numpy_path_ok(self, x: torch.Tensor) -> bool:
         """Small, no-grad, float32 CPU batches run in NumPy.
