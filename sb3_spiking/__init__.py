@@ -17,6 +17,8 @@ _EXPORTS = {
     "DSQN": "sb3_spiking.dsqn",
     "SpikingPPO": "sb3_spiking.ppo",
     "SpikingSAC": "sb3_spiking.sac",
+    "SpikingQRDQN": "sb3_spiking.qrdqn",
+    "SpikingTQC": "sb3_spiking.tqc",
     "SpikingA2C": "sb3_spiking.a2c",
     "SpikingBCQ": "sb3_spiking.bcq",
     "BCQ": "sb3_spiking.bcq",
@@ -49,9 +51,11 @@ if TYPE_CHECKING:
     from sb3_spiking.dsqn import DSQN
     from sb3_spiking.dt import DecisionTransformer, SpikingDecisionTransformer
     from sb3_spiking.ppo import SpikingPPO
+    from sb3_spiking.qrdqn import SpikingQRDQN
     from sb3_spiking.sac import SpikingSAC
     from sb3_spiking.snn.options import SpikingOptions
     from sb3_spiking.td3 import SpikingTD3
+    from sb3_spiking.tqc import SpikingTQC
 
 
 def __getattr__(name: str) -> Any:

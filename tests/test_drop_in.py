@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch as th
 from gymnasium import spaces
+from sb3_contrib import QRDQN
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.env_util import make_vec_env
 
-from sb3_spiking import DSQN, SpikingA2C, SpikingDDPG, SpikingPPO, SpikingSAC, SpikingTD3
+from sb3_spiking import DSQN, SpikingA2C, SpikingDDPG, SpikingPPO, SpikingQRDQN, SpikingSAC, SpikingTD3, SpikingTQC
 from sb3_spiking.snn import SpikingNatureCNN
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
@@ -22,6 +23,8 @@ ALGOS = {
     "ddpg": (SpikingDDPG, "Pendulum-v1", dict(net_arch=[32])),
     "sac": (SpikingSAC, "Pendulum-v1", dict(net_arch=[32])),
     "dsqn": (DSQN, "CartPole-v1", dict(net_arch=[32])),
+    "qrdqn": (SpikingQRDQN, "CartPole-v1", dict(net_arch=[32], n_quantiles=5)),
+    "tqc": (SpikingTQC, "Pendulum-v1", dict(net_arch=[32], n_quantiles=5)),
     "ppo": (SpikingPPO, "CartPole-v1", dict(net_arch=[32])),
     "a2c": (SpikingA2C, "CartPole-v1", dict(net_arch=[32], num_steps=4, beta=0.7)),
     "ppo_ann": (SpikingPPO, "CartPole-v1", dict(net_arch=[32], spiking=False)),
@@ -97,6 +100,7 @@ class FloatImageEnv(gym.Env):
 
 IMAGE_ALGOS = {
     "dsqn": (DQN, DSQN, dict(buffer_size=200, learning_starts=16, train_freq=4, batch_size=8)),
+    "qrdqn": (QRDQN, SpikingQRDQN, dict(buffer_size=200, learning_starts=16, train_freq=4, batch_size=8)),
     "ppo": (PPO, SpikingPPO, dict(n_steps=16, batch_size=8, n_epochs=1)),
 }
 
@@ -109,6 +113,8 @@ def test_float_images_of_any_range_with_normalize_images_false(name, tmp_path):
     model = algo("CnnPolicy", FloatImageEnv(), policy_kwargs=pk, seed=0, device="cpu", **kwargs)
     if name == "dsqn":
         assert isinstance(model.policy.q_net.q_net, SpikingNatureCNN)
+    if name == "qrdqn":
+        assert isinstance(model.policy.quantile_net.quantile_net, SpikingNatureCNN)
     model.learn(48)
     obs = np.stack([model.observation_space.sample() for _ in range(4)])
     assert obs.min() < -1.0 and obs.max() > 1.0  # far outside [0, 1], taken as they come
@@ -135,7 +141,7 @@ def test_images_sb3_rejects_are_rejected_clearly(name):
             sb3_algo("CnnPolicy", env, policy_kwargs=pk, device="cpu", **kwargs)
         with pytest.raises((ValueError, AssertionError), match="image|NatureCNN"):
             algo("CnnPolicy", env, policy_kwargs=pk, device="cpu", **kwargs)
-    if name == "dsqn":
+    if name in ("dsqn", "qrdqn"):
         with pytest.raises(ValueError, match="normalize_images=False"):
             algo("CnnPolicy", FloatImageEnv(), device="cpu", **kwargs)
 

@@ -8,7 +8,7 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.policies import BasePolicy
 
-from sb3_spiking import DSQN, SpikingSAC, SpikingTD3
+from sb3_spiking import DSQN, SpikingQRDQN, SpikingSAC, SpikingTD3, SpikingTQC
 from sb3_spiking.common.options import SpikingPolicyMixin
 
 CASES = [
@@ -18,6 +18,8 @@ CASES = [
     (SpikingSAC, "Pendulum-v1", {}),
     (DSQN, "CartPole-v1", {}),
     (DSQN, "CartPole-v1", {"encoder": "learnable", "decoder": "learnable"}),
+    (SpikingQRDQN, "CartPole-v1", {"n_quantiles": 7}),
+    (SpikingTQC, "Pendulum-v1", {"n_quantiles": 5}),
 ]
 
 

@@ -136,3 +136,59 @@ def test_spiking_sac_learns_pendulum_short():
     model.learn(6000)
     mean = _evaluate(model, "Pendulum-v1", 0)
     assert mean > -600, f"SpikingSAC did not learn Pendulum-v1: mean eval return {mean:.0f}"
+
+
+def _qrdqn_cartpole_short(seed: int) -> float:
+    from sb3_spiking import SpikingQRDQN
+
+    # RL Zoo's QR-DQN CartPole settings (n_quantiles 10) with a smaller net, on a 20k-step budget
+    model = SpikingQRDQN(
+        "MlpPolicy",
+        "CartPole-v1",
+        learning_rate=2.3e-3,
+        batch_size=64,
+        buffer_size=100_000,
+        learning_starts=1000,
+        gamma=0.99,
+        target_update_interval=10,
+        train_freq=256,
+        gradient_steps=128,
+        exploration_fraction=0.16,
+        exploration_final_eps=0.04,
+        policy_kwargs=dict(net_arch=[64, 64], n_quantiles=10),
+        seed=seed,
+        device="cpu",
+    )
+    model.learn(20_000)
+    return _evaluate(model, "CartPole-v1", seed)
+
+
+def test_spiking_qrdqn_learns_cartpole_short():
+    mean = _qrdqn_cartpole_short(0)
+    # Measured (benchmarks/short_learning_seeds.py; seeds 0/1/2, 5 eval episodes): 134.4 / 134.0 / 184.2, 43-49 s of CPU time each
+    # (1 torch thread); a random policy scores about 22
+    assert mean > 60, f"SpikingQRDQN did not learn CartPole-v1: mean eval return {mean:.0f}"
+
+
+def _tqc_pendulum_short(seed: int) -> float:
+    from sb3_spiking import SpikingTQC
+
+    model = SpikingTQC(
+        "MlpPolicy",
+        "Pendulum-v1",
+        learning_rate=1e-3,
+        batch_size=128,
+        policy_kwargs=dict(net_arch=[64, 64], n_quantiles=10),
+        seed=seed,
+        device="cpu",
+    )
+    model.learn(6000)
+    return _evaluate(model, "Pendulum-v1", seed)
+
+
+def test_spiking_tqc_learns_pendulum_short():
+    mean = _tqc_pendulum_short(0)
+    # Measured (benchmarks/short_learning_seeds.py; seeds 0/1/2, 5 eval episodes): -73.7 / -705.1 / -142.5, 58-68 s of CPU time each
+    # (1 torch thread). Seed 1 is still learning at 6k steps, hence the loose bound; a random
+    # policy scores about -1200.
+    assert mean > -900, f"SpikingTQC did not learn Pendulum-v1: mean eval return {mean:.0f}"

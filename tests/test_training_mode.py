@@ -7,7 +7,7 @@ import copy
 import pytest
 import torch
 
-from sb3_spiking import DSQN, SpikingA2C, SpikingPPO, SpikingSAC, SpikingTD3
+from sb3_spiking import DSQN, SpikingA2C, SpikingPPO, SpikingQRDQN, SpikingSAC, SpikingTD3, SpikingTQC
 from sb3_spiking.common.options import SpikingPolicyMixin
 from sb3_spiking.snn.network import set_train_mode
 
@@ -16,6 +16,8 @@ CASES = [
     (SpikingTD3, "Pendulum-v1", {"spiking_critic": True}),
     (SpikingSAC, "Pendulum-v1", {}),
     (DSQN, "CartPole-v1", {}),
+    (SpikingQRDQN, "CartPole-v1", {"n_quantiles": 5}),
+    (SpikingTQC, "Pendulum-v1", {"spiking_critic": True, "n_quantiles": 5}),
     (SpikingPPO, "CartPole-v1", {"spiking_critic": True}),
     (SpikingA2C, "Pendulum-v1", {}),
 ]

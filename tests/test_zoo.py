@@ -28,6 +28,8 @@ CASES = [
     ("spiking_ddpg", "Pendulum-v1", ["-params", "learning_starts:100"]),
     ("spiking_sac", "Pendulum-v1", ["-params", "learning_starts:100"]),
     ("dsqn", "CartPole-v1", ["-params", "learning_starts:100", "train_freq:64", "gradient_steps:8"]),
+    ("spiking_qrdqn", "CartPole-v1", ["-params", "learning_starts:100", "train_freq:64", "gradient_steps:8"]),
+    ("spiking_tqc", "Pendulum-v1", ["-params", "learning_starts:100"]),
     ("spiking_ppo", "CartPole-v1", []),
     ("spiking_a2c", "CartPole-v1", []),
 ]
@@ -126,7 +128,7 @@ def test_zoo_commands(algo: str, env_id: str, extra: list[str], tmp_path: Path) 
 def test_unknown_algo_lists_spiking_ones(tmp_path: Path) -> None:
     proc = run(["train", "--algo", "spiking_tdd3", "--env", "Pendulum-v1"], tmp_path, check=False)
     assert proc.returncode == 2
-    for name in ("spiking_td3", "spiking_ddpg", "spiking_sac", "dsqn", "spiking_ppo", "spiking_a2c"):
+    for name in ("spiking_td3", "spiking_ddpg", "spiking_sac", "dsqn", "spiking_ppo", "spiking_a2c", "spiking_qrdqn", "spiking_tqc"):
         assert name in proc.stderr
 
 
@@ -366,7 +368,7 @@ def test_registered_in_process() -> None:
     from rl_zoo3.hyperparams_opt import HYPERPARAMS_CONVERTER, HYPERPARAMS_SAMPLER
     from rl_zoo3.utils import ALGOS
 
-    from sb3_spiking import DSQN, SpikingA2C, SpikingDDPG, SpikingPPO, SpikingSAC, SpikingTD3
+    from sb3_spiking import DSQN, SpikingA2C, SpikingDDPG, SpikingPPO, SpikingQRDQN, SpikingSAC, SpikingTD3, SpikingTQC
 
     expected = {
         "spiking_td3": SpikingTD3,
@@ -375,13 +377,15 @@ def test_registered_in_process() -> None:
         "dsqn": DSQN,
         "spiking_ppo": SpikingPPO,
         "spiking_a2c": SpikingA2C,
+        "spiking_qrdqn": SpikingQRDQN,
+        "spiking_tqc": SpikingTQC,
     }
     for name, cls in expected.items():
         assert ALGOS[name] is cls
         assert name in HYPERPARAMS_SAMPLER and name in HYPERPARAMS_CONVERTER
     # enjoy's hard-coded off-policy list now names ours (-> 1-transition buffer when enjoying)
     consts = [c for c in enjoy.enjoy.__code__.co_consts if isinstance(c, tuple) and "td3" in c]
-    assert consts and all({"spiking_td3", "spiking_sac", "dsqn"} <= set(c) for c in consts)
+    assert consts and all({"spiking_td3", "spiking_sac", "dsqn", "spiking_qrdqn", "spiking_tqc"} <= set(c) for c in consts)
     assert "spiking_ppo" not in consts[0]
     assert ALGOS["td3"].__name__ == "TD3"  # the zoo's own entries are untouched
 
@@ -396,7 +400,9 @@ def test_extend_off_policy_lists_leaves_other_constants() -> None:
     assert ns["f"]("x")[1] == {"a2c": 1, "dqn": 2, "ppo": 3, "sac": 4, "td3": 5}
 
 
-@pytest.mark.parametrize("algo", ["spiking_td3", "spiking_sac", "dsqn", "spiking_ppo", "spiking_a2c", "spiking_ddpg"])
+@pytest.mark.parametrize(
+    "algo", ["spiking_td3", "spiking_sac", "dsqn", "spiking_ppo", "spiking_a2c", "spiking_ddpg", "spiking_qrdqn", "spiking_tqc"]
+)
 def test_sampler_and_converter_cover_spiking_options(algo: str) -> None:
     import optuna
     from rl_zoo3.hyperparams_opt import HYPERPARAMS_CONVERTER, HYPERPARAMS_SAMPLER
@@ -414,6 +420,22 @@ def test_sampler_and_converter_cover_spiking_options(algo: str) -> None:
     for key in ("num_steps", "encoder", "decoder", "beta", "threshold"):
         assert converted["policy_kwargs"][key] == pk[key]
         assert key not in converted
+
+
+@pytest.mark.parametrize("algo", ["spiking_qrdqn", "spiking_tqc"])
+def test_distributional_samplers_keep_the_zoo_quantile_parameters(algo: str) -> None:
+    """The zoo's QR-DQN/TQC samplers tune n_quantiles (TQC also the dropped top quantiles); ours
+    keeps them next to the spiking options, and the converter puts them back the same way."""
+    import optuna
+    from rl_zoo3.hyperparams_opt import HYPERPARAMS_CONVERTER, HYPERPARAMS_SAMPLER
+
+    trial = optuna.create_study(direction="maximize").ask()
+    sampled = HYPERPARAMS_SAMPLER[algo](trial, 1, 1, {"using_her_replay_buffer": False, "her_kwargs": {}})
+    assert "n_quantiles" in sampled["policy_kwargs"] and "n_quantiles" not in sampled
+    assert ("top_quantiles_to_drop_per_net" in sampled) == (algo == "spiking_tqc")
+    converted = HYPERPARAMS_CONVERTER[algo](dict(trial.params))
+    assert converted["policy_kwargs"]["n_quantiles"] == sampled["policy_kwargs"]["n_quantiles"]
+    assert converted["policy_kwargs"]["num_steps"] == sampled["policy_kwargs"]["num_steps"]
 
 
 def test_sampler_keeps_direct_encoder_for_images() -> None:

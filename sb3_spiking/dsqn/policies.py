@@ -13,9 +13,10 @@ from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
 
-from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, with_features_extractor
+from sb3_spiking.common.options import SpikingPolicyMixin, with_features_extractor
 from sb3_spiking.common.torch_layers import ImageInput
-from sb3_spiking.snn import SpikingMLP, SpikingNatureCNN, SpikingOptions
+from sb3_spiking.common.value_networks import image_input_arguments, spiking_value_body
+from sb3_spiking.snn import SpikingOptions
 
 
 class SpikingQNetwork(QNetwork):
@@ -50,14 +51,15 @@ class SpikingQNetwork(QNetwork):
         self.activation_fn = activation_fn
         self.features_dim = features_dim
         self.spiking_options = spiking_options or SpikingOptions()
-        n_actions = int(action_space.n)
-        if isinstance(features_extractor, ImageInput):
-            self.q_net = SpikingNatureCNN(
-                features_extractor.image_shape, n_actions, [features_dim, *self.net_arch], self.spiking_options
-            )
-        else:
-            low, high = flat_feature_bounds(observation_space, features_extractor, normalize_images)
-            self.q_net = SpikingMLP(features_dim, n_actions, self.net_arch, self.spiking_options, low, high)
+        self.q_net = spiking_value_body(
+            observation_space,
+            features_extractor,
+            features_dim,
+            int(action_space.n),
+            self.net_arch,
+            self.spiking_options,
+            normalize_images,
+        )
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
@@ -104,19 +106,14 @@ class SpikingDQNPolicy(SpikingPolicyMixin, DQNPolicy):
             raise ValueError(
                 "spiking_critic does not apply to DSQN: its Q-network is the spiking network (drop the option)"
             )
-        if issubclass(features_extractor_class, ImageInput):
-            if not normalize_images:
-                # SB3's BasePolicy rule for NatureCNN: images the policy does not scale are taken
-                # as they come (any dtype, any range: float, VecNormalize'd, ...). A spiking CNN
-                # takes them as an input current, which can be any real value.
-                features_extractor_kwargs = {**(features_extractor_kwargs or {}), "normalized_image": True}
-            if net_arch is None:
-                net_arch = []  # as SB3's CnnPolicy: Q-values straight after fc1 (features_dim)
-            if not self.spiking:
-                features_extractor_class = self.ann_image_extractor
-                features_extractor_kwargs = {
-                    k: v for k, v in (features_extractor_kwargs or {}).items() if k in ("features_dim", "normalized_image")
-                }
+        features_extractor_class, features_extractor_kwargs, net_arch = image_input_arguments(
+            self.spiking,
+            features_extractor_class,
+            features_extractor_kwargs,
+            normalize_images,
+            net_arch,
+            self.ann_image_extractor,
+        )
         super().__init__(
             observation_space,
             action_space,

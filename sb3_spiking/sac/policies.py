@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch as th
@@ -98,7 +98,46 @@ class SpikingSACActor(Actor):
         return mean_actions, th.clamp(log_std, LOG_STD_MIN, LOG_STD_MAX), {}
 
 
-class SpikingSACPolicy(SpikingPolicyMixin, SACPolicy):
+class SpikingGaussianActorPolicyMixin(SpikingPolicyMixin):
+    """Policy glue shared by the policies with a spiking squashed-Gaussian actor and twin (or more)
+    critics (SpikingSAC, SpikingTQC): the spiking actor and, with ``spiking_critic=True``, spiking
+    critics replace the SB3 networks (gSDE as in :class:`SpikingSACActor`); deterministic
+    ``predict`` takes the NumPy route. Put it first in the bases, before the SB3 policy class.
+    """
+
+    #: spiking networks of the concrete policy (built with the SB3 policy's actor/critic kwargs)
+    spiking_actor_class: ClassVar[type[nn.Module]]
+    spiking_critic_class: ClassVar[type[nn.Module]]
+    training_mode_parts = ("actor", "critic")
+    actor_kwargs: dict[str, Any]
+    critic_kwargs: dict[str, Any]
+
+    def _numpy_net(self, deterministic: bool) -> tuple[Any, Any] | None:
+        # Stochastic actions sample with torch's generator: only the deterministic mean here.
+        return (self.actor.features_extractor, self.actor.body) if deterministic else None  # type: ignore[attr-defined]
+
+    def _numpy_actions(self, out: np.ndarray, vectorized: bool) -> np.ndarray:
+        if self.actor.use_sde:  # type: ignore[attr-defined]  # the decoder outputs the mean only, clipped as in get_action_dist_params
+            clip = self.actor.clip_mean  # type: ignore[attr-defined]
+            mean = np.clip(out, -clip, clip) if clip > 0.0 else out
+        else:
+            mean = np.ascontiguousarray(out[:, : out.shape[1] // 2])
+        return fast_predict.finish_box_actions(self, fast_predict.tanh(mean), vectorized)
+
+    def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> nn.Module:
+        if not self.spiking:
+            return super().make_actor(features_extractor)  # type: ignore[misc]
+        actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)  # type: ignore[attr-defined]
+        return self.spiking_actor_class(**actor_kwargs, spiking_options=self.spiking_options).to(self.device)  # type: ignore[attr-defined]
+
+    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> nn.Module:
+        if not (self.spiking and self.spiking_critic):
+            return super().make_critic(features_extractor)  # type: ignore[misc]
+        critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)  # type: ignore[attr-defined]
+        return self.spiking_critic_class(**critic_kwargs, spiking_options=self.spiking_options).to(self.device)  # type: ignore[attr-defined]
+
+
+class SpikingSACPolicy(SpikingGaussianActorPolicyMixin, SACPolicy):
     """SAC policy with a spiking actor and ANN twin critics (spiking with ``spiking_critic=True``).
 
     Takes SB3's ``SACPolicy`` parameters plus the spiking options of the README table;
@@ -106,19 +145,8 @@ class SpikingSACPolicy(SpikingPolicyMixin, SACPolicy):
     actor's last-layer firing rates (see :class:`SpikingSACActor`).
     """
 
-    training_mode_parts = ("actor", "critic")
-
-    def _numpy_net(self, deterministic: bool) -> tuple[Any, Any] | None:
-        # Stochastic actions sample with torch's generator: only the deterministic mean here.
-        return (self.actor.features_extractor, self.actor.body) if deterministic else None
-
-    def _numpy_actions(self, out: np.ndarray, vectorized: bool) -> np.ndarray:
-        if self.actor.use_sde:  # the decoder outputs the mean only, clipped as in get_action_dist_params
-            clip = self.actor.clip_mean
-            mean = np.clip(out, -clip, clip) if clip > 0.0 else out
-        else:
-            mean = np.ascontiguousarray(out[:, : out.shape[1] // 2])
-        return fast_predict.finish_box_actions(self, fast_predict.tanh(mean), vectorized)
+    spiking_actor_class = SpikingSACActor
+    spiking_critic_class = SpikingContinuousCritic
 
     def __init__(
         self,
@@ -159,18 +187,6 @@ class SpikingSACPolicy(SpikingPolicyMixin, SACPolicy):
             n_critics,
             share_features_extractor,
         )
-
-    def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> Actor:
-        if not self.spiking:
-            return super().make_actor(features_extractor)
-        actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)
-        return SpikingSACActor(**actor_kwargs, spiking_options=self.spiking_options).to(self.device)
-
-    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None):
-        if not (self.spiking and self.spiking_critic):
-            return super().make_critic(features_extractor)
-        critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
-        return SpikingContinuousCritic(**critic_kwargs, spiking_options=self.spiking_options).to(self.device)
 
 
 MlpPolicy = SpikingSACPolicy

@@ -88,16 +88,28 @@ class SpikingContinuousCritic(ContinuousCritic):
         BaseModel.__init__(
             self, observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
         )
-        action_dim = get_action_dim(action_space)
         self.share_features_extractor = share_features_extractor
         self.n_critics = n_critics
         self.spiking_options = spiking_options or SpikingOptions()
-        low, high = state_action_bounds(observation_space, features_extractor, features_dim, action_dim, normalize_images)
-        self.q_networks: list[nn.Module] = []
-        for idx in range(n_critics):
-            q_net = SpikingMLP(features_dim + action_dim, 1, net_arch, self.spiking_options, low, high)
-            self.add_module(f"qf{idx}", q_net)
-            self.q_networks.append(q_net)
+        add_spiking_q_networks(self, n_critics, 1, net_arch, features_dim, normalize_images)
+
+
+def add_spiking_q_networks(
+    critic: BaseModel, n_critics: int, out_features: int, net_arch: list[int], features_dim: int, normalize_images: bool
+) -> None:
+    """Give ``critic`` ``n_critics`` spiking MLPs ``concat(features, action) -> out_features``
+    (submodules ``qf0``, ``qf1``, ..., listed in ``critic.q_networks`` as SB3's critics do): one
+    output for a Q-value (TD3/SAC), ``n_quantiles`` for TQC's quantile critics. The encoders get the
+    features' bounds where known and [-1, 1] for the scaled action."""
+    action_dim = get_action_dim(critic.action_space)
+    low, high = state_action_bounds(
+        critic.observation_space, critic.features_extractor, features_dim, action_dim, normalize_images
+    )
+    critic.q_networks = []
+    for idx in range(n_critics):
+        q_net = SpikingMLP(features_dim + action_dim, out_features, net_arch, critic.spiking_options, low, high)
+        critic.add_module(f"qf{idx}", q_net)
+        critic.q_networks.append(q_net)
 
 
 class SpikingTD3Policy(SpikingPolicyMixin, TD3Policy):

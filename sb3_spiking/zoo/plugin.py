@@ -41,6 +41,8 @@ ZOO_ALGOS: dict[str, tuple[str, str, str, bool]] = {
     "spiking_ddpg": ("sb3_spiking.ddpg", "SpikingDDPG", "ddpg", True),
     "spiking_sac": ("sb3_spiking.sac", "SpikingSAC", "sac", True),
     "dsqn": ("sb3_spiking.dsqn", "DSQN", "dqn", True),
+    "spiking_qrdqn": ("sb3_spiking.qrdqn", "SpikingQRDQN", "qrdqn", True),
+    "spiking_tqc": ("sb3_spiking.tqc", "SpikingTQC", "tqc", True),
     "spiking_ppo": ("sb3_spiking.ppo", "SpikingPPO", "ppo", False),
     "spiking_a2c": ("sb3_spiking.a2c", "SpikingA2C", "a2c", False),
     # offline: trains from the Minari dataset named by the ``dataset`` hyperparameter; RL Zoo has

@@ -1,0 +1,165 @@
+"""SpikingQRDQN policies: a spiking quantile network (MLP or Nature CNN) inside sb3-contrib's
+QR-DQN policy."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from sb3_contrib.qrdqn.policies import QRDQNPolicy, QuantileNetwork
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor, FlattenExtractor, NatureCNN
+from stable_baselines3.common.type_aliases import Schedule
+from torch import nn
+
+from sb3_spiking.common.options import SpikingPolicyMixin, with_features_extractor
+from sb3_spiking.common.torch_layers import ImageInput
+from sb3_spiking.common.value_networks import image_input_arguments, spiking_value_body
+from sb3_spiking.snn import SpikingOptions
+from sb3_spiking.snn.options import check_int
+
+
+class SpikingQuantileNetwork(QuantileNetwork):
+    """Quantile network whose body is spiking; ``forward`` returns ``[B, n_quantiles, n_actions]``.
+
+    One spiking body (see :func:`~sb3_spiking.common.value_networks.spiking_value_body`: a
+    :class:`~sb3_spiking.snn.SpikingMLP` for vector and Dict observations, the
+    :class:`~sb3_spiking.snn.SpikingNatureCNN` for images) whose decoder outputs all
+    ``n_actions * n_quantiles`` values at once, laid out as sb3-contrib's ANN (``view(-1,
+    n_quantiles, n_actions)``). With the default ``decoder="membrane"`` each quantile is the
+    membrane potential of a non-spiking output neuron (max over time), as DSQN's Q-values.
+    Other parameters as sb3-contrib's ``QuantileNetwork``.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Discrete,
+        features_extractor: BaseFeaturesExtractor,
+        features_dim: int,
+        n_quantiles: int = 200,
+        net_arch: list[int] | None = None,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        normalize_images: bool = True,
+        spiking_options: SpikingOptions | None = None,
+    ) -> None:
+        # Skip QuantileNetwork.__init__: it builds the ANN quantile_net this class replaces.
+        BasePolicy.__init__(
+            self, observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
+        )
+        self.net_arch = [64, 64] if net_arch is None else list(net_arch)
+        self.activation_fn = activation_fn
+        self.features_dim = features_dim
+        self.n_quantiles = n_quantiles
+        self.spiking_options = spiking_options or SpikingOptions()
+        self.quantile_net = spiking_value_body(
+            observation_space,
+            features_extractor,
+            features_dim,
+            int(action_space.n) * n_quantiles,
+            self.net_arch,
+            self.spiking_options,
+            normalize_images,
+        )
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data["spiking_options"] = self.spiking_options
+        return data
+
+
+class SpikingQRDQNPolicy(SpikingPolicyMixin, QRDQNPolicy):
+    """QR-DQN policy whose quantile network (and its target, a full copy) is spiking.
+
+    Takes sb3-contrib's ``QRDQNPolicy`` parameters (``n_quantiles``, ``net_arch``, ...) plus the
+    spiking options of the README table. ``spiking=False`` gives sb3-contrib's ANN policy (with
+    the Nature CNN for ``CnnPolicy``), for side-by-side runs. ``spiking_critic`` does not apply:
+    the quantile network is the spiking network.
+    """
+
+    training_mode_parts = ("quantile_net",)
+    #: features extractor that replaces ``ImageInput`` for the ANN twin (``spiking=False``)
+    ann_image_extractor: ClassVar[type[BaseFeaturesExtractor]] = NatureCNN
+
+    def _numpy_net(self, deterministic: bool) -> tuple[Any, Any]:
+        return self.quantile_net.features_extractor, self.quantile_net.quantile_net
+
+    def _numpy_actions(self, out: np.ndarray, vectorized: bool) -> np.ndarray:
+        # The tail of QuantileNetwork._predict, in torch so that ties break as there.
+        quantiles = th.from_numpy(out).view(-1, self.n_quantiles, int(self.action_space.n))
+        actions = quantiles.mean(dim=1).argmax(dim=1).reshape(-1).numpy()
+        return actions if vectorized else actions.squeeze(axis=0)
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Discrete,
+        lr_schedule: Schedule,
+        n_quantiles: int = 200,
+        net_arch: list[int] | None = None,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
+        features_extractor_kwargs: dict[str, Any] | None = None,
+        normalize_images: bool = True,
+        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        **spiking_kwargs: Any,
+    ) -> None:
+        self._init_spiking(spiking_kwargs)
+        if self.spiking_critic:
+            raise ValueError(
+                "spiking_critic does not apply to SpikingQRDQN: its quantile network is the spiking network "
+                "(drop the option)"
+            )
+        n_quantiles = check_int("n_quantiles", n_quantiles)  # sb3-contrib would fail in a reshape
+        features_extractor_class, features_extractor_kwargs, net_arch = image_input_arguments(
+            self.spiking,
+            features_extractor_class,
+            features_extractor_kwargs,
+            normalize_images,
+            net_arch,
+            self.ann_image_extractor,
+        )
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            n_quantiles,
+            net_arch,
+            activation_fn,
+            features_extractor_class,
+            features_extractor_kwargs,
+            normalize_images,
+            optimizer_class,
+            optimizer_kwargs,
+        )
+
+    def make_quantile_net(self) -> QuantileNetwork:
+        if not self.spiking:
+            return super().make_quantile_net()
+        net_args = self._update_features_extractor(self.net_args, features_extractor=None)
+        return SpikingQuantileNetwork(**net_args, spiking_options=self.spiking_options).to(self.device)
+
+
+MlpPolicy = SpikingQRDQNPolicy
+
+
+CnnPolicy = with_features_extractor(
+    SpikingQRDQNPolicy,
+    ImageInput,
+    "CnnPolicy",
+    """:class:`SpikingQRDQNPolicy` with the spiking Nature CNN on the pixels (direct input: the
+    first convolution runs once per forward). ``features_extractor_kwargs=dict(features_dim=512)``
+    sets the fc1 width; ``net_arch`` adds spiking fc layers after it (default none).""",
+)
+
+
+MultiInputPolicy = with_features_extractor(
+    SpikingQRDQNPolicy,
+    CombinedExtractor,
+    "MultiInputPolicy",
+    """:class:`SpikingQRDQNPolicy` for Dict observations: SB3's ``CombinedExtractor`` (an ANN CNN
+    for image keys, flatten for the others) feeding a spiking MLP.""",
+)

@@ -1,0 +1,137 @@
+"""SpikingTQC policies: a spiking actor (as SpikingSAC's) and, on request, spiking quantile critics
+inside sb3-contrib's TQC policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch as th
+from gymnasium import spaces
+from sb3_contrib.tqc.policies import Actor, Critic, TQCPolicy
+from stable_baselines3.common.policies import BaseModel
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor, FlattenExtractor, NatureCNN
+from stable_baselines3.common.type_aliases import Schedule
+from torch import nn
+
+from sb3_spiking.common.options import with_features_extractor
+from sb3_spiking.sac.policies import SpikingGaussianActorPolicyMixin, SpikingSACActor
+from sb3_spiking.snn import SpikingOptions
+from sb3_spiking.snn.options import check_int
+from sb3_spiking.td3.policies import add_spiking_q_networks
+
+
+class SpikingTQCActor(SpikingSACActor, Actor):
+    """Stochastic spiking actor of TQC: :class:`~sb3_spiking.sac.policies.SpikingSACActor` (one
+    :class:`~sb3_spiking.snn.SpikingMLP` whose decoder outputs the Gaussian mean and log-std,
+    squashed by tanh), also an instance of sb3-contrib's TQC ``Actor``.
+
+    sb3-contrib's TQC ``Actor`` and SB3's SAC ``Actor`` have the same interface and the same
+    methods (``get_action_dist_params``, ``action_log_prob``, ...), so the spiking SAC actor serves
+    both; the second base only makes ``isinstance(actor, sb3_contrib.tqc.policies.Actor)`` hold.
+    """
+
+
+class SpikingQuantileCritic(Critic):
+    """TQC's quantile critics as spiking MLPs over ``concat(features, action)``: each of the
+    ``n_critics`` networks reads out ``n_quantiles`` values through the decoder, and ``forward``
+    (sb3-contrib's) returns ``[B, n_critics, n_quantiles]``. Other parameters as sb3-contrib's
+    TQC ``Critic``."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        net_arch: list[int],
+        features_extractor: BaseFeaturesExtractor,
+        features_dim: int,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        normalize_images: bool = True,
+        n_quantiles: int = 25,
+        n_critics: int = 2,
+        share_features_extractor: bool = False,
+        spiking_options: SpikingOptions | None = None,
+    ) -> None:
+        # Skip Critic.__init__ (it builds the ANN quantile networks); reuse its forward.
+        BaseModel.__init__(
+            self, observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
+        )
+        self.share_features_extractor = share_features_extractor
+        self.n_quantiles = n_quantiles
+        self.n_critics = n_critics
+        self.quantiles_total = n_quantiles * n_critics
+        self.spiking_options = spiking_options or SpikingOptions()
+        add_spiking_q_networks(self, n_critics, n_quantiles, net_arch, features_dim, normalize_images)
+
+
+class SpikingTQCPolicy(SpikingGaussianActorPolicyMixin, TQCPolicy):
+    """TQC policy with a spiking actor (mean and log-std from the decoder, as SpikingSAC) and ANN
+    quantile critics (spiking with ``spiking_critic=True``).
+
+    Takes sb3-contrib's ``TQCPolicy`` parameters (``n_quantiles``, ``n_critics``, ...) plus the
+    spiking options of the README table; ``spiking=False`` gives sb3-contrib's ANN policy.
+    ``use_sde=True`` draws gSDE's noise from the spiking actor's last-layer firing rates.
+    """
+
+    spiking_actor_class = SpikingTQCActor
+    spiking_critic_class = SpikingQuantileCritic
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        net_arch: list[int] | dict[str, list[int]] | None = None,
+        activation_fn: type[nn.Module] = nn.ReLU,
+        use_sde: bool = False,
+        log_std_init: float = -3,
+        use_expln: bool = False,
+        clip_mean: float = 2.0,
+        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
+        features_extractor_kwargs: dict[str, Any] | None = None,
+        normalize_images: bool = True,
+        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        n_quantiles: int = 25,
+        n_critics: int = 2,
+        share_features_extractor: bool = False,
+        **spiking_kwargs: Any,
+    ) -> None:
+        self._init_spiking(spiking_kwargs)
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            net_arch,
+            activation_fn,
+            use_sde,
+            log_std_init,
+            use_expln,
+            clip_mean,
+            features_extractor_class,
+            features_extractor_kwargs,
+            normalize_images,
+            optimizer_class,
+            optimizer_kwargs,
+            check_int("n_quantiles", n_quantiles),
+            check_int("n_critics", n_critics),
+            share_features_extractor,
+        )
+
+
+MlpPolicy = SpikingTQCPolicy
+
+
+CnnPolicy = with_features_extractor(
+    SpikingTQCPolicy,
+    NatureCNN,
+    "CnnPolicy",
+    """:class:`SpikingTQCPolicy` on top of SB3's (ANN) NatureCNN features extractor.""",
+)
+
+
+MultiInputPolicy = with_features_extractor(
+    SpikingTQCPolicy,
+    CombinedExtractor,
+    "MultiInputPolicy",
+    """:class:`SpikingTQCPolicy` for Dict observations (SB3's CombinedExtractor).""",
+)
