@@ -17,6 +17,10 @@ _EXPORTS = {
     "DSQN": "sb3_spiking.dsqn",
     "SpikingPPO": "sb3_spiking.ppo",
     "SpikingSAC": "sb3_spiking.sac",
+    "SpikingRecurrentPPO": "sb3_spiking.ppo_recurrent",
+    "SpikingRecurrentActorCriticPolicy": "sb3_spiking.ppo_recurrent",
+    "SpikingRecurrentActorCriticCnnPolicy": "sb3_spiking.ppo_recurrent",
+    "SpikingRecurrentMultiInputActorCriticPolicy": "sb3_spiking.ppo_recurrent",
     "SpikingA2C": "sb3_spiking.a2c",
     "SpikingBCQ": "sb3_spiking.bcq",
     "BCQ": "sb3_spiking.bcq",
@@ -49,6 +53,12 @@ if TYPE_CHECKING:
     from sb3_spiking.dsqn import DSQN
     from sb3_spiking.dt import DecisionTransformer, SpikingDecisionTransformer
     from sb3_spiking.ppo import SpikingPPO
+    from sb3_spiking.ppo_recurrent import (
+        SpikingRecurrentActorCriticCnnPolicy,
+        SpikingRecurrentActorCriticPolicy,
+        SpikingRecurrentMultiInputActorCriticPolicy,
+        SpikingRecurrentPPO,
+    )
     from sb3_spiking.sac import SpikingSAC
     from sb3_spiking.snn.options import SpikingOptions
     from sb3_spiking.td3 import SpikingTD3
