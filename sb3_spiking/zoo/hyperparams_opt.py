@@ -1,7 +1,7 @@
 """Optuna samplers and converters for ``rl_zoo3 train --algo <spiking algo> -optimize``.
 
 Each spiking algorithm reuses RL Zoo's sampler of its ANN twin (``spiking_td3`` -> ``td3``,
-``dsqn`` -> ``dqn``, ``spiking_ppo`` -> ``ppo``, ...) for the usual SB3 parameters, and adds the
+``dsqn`` -> ``dqn``, ``spiking_ppo`` -> ``ppo``, ``spiking_ppo_lstm`` -> ``ppo_lstm``, ...) for the usual SB3 parameters, and adds the
 spiking options to the sampled ``policy_kwargs``:
 
 ==================== ==============================================================
