@@ -95,7 +95,9 @@ def zoo_file(algo: str, env_id: str | None = None) -> str:
 
 
 #: Keys of sb3-contrib's recurrent policies that a stateless policy does not take.
-RECURRENT_POLICY_KEYS = ("lstm_hidden_size", "n_lstm_layers", "shared_lstm", "enable_critic_lstm", "lstm_kwargs")
+RECURRENT_POLICY_KEYS = (
+    "lstm_hidden_size", "n_lstm_layers", "shared_lstm", "enable_critic_lstm", "lstm_kwargs", "recurrent_synapses"
+)
 
 
 def is_recurrent(cls: type) -> bool:
@@ -311,7 +313,8 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     if algo in ZOO_ALGOS:  # a spiking algorithm: --policy-kwargs adds to its options
         hp["policy_kwargs"] = {**hp["policy_kwargs"], **job["policy_kwargs"]}
     else:  # the ANN twin run with a spiking settings file: same settings minus the spiking options
-        hp["policy_kwargs"] = {k: v for k, v in hp["policy_kwargs"].items() if k not in SPIKING_KEYS}
+        spiking_only = (*SPIKING_KEYS, "recurrent_synapses")  # the last: SpikingRecurrentPPO's policy
+        hp["policy_kwargs"] = {k: v for k, v in hp["policy_kwargs"].items() if k not in spiking_only}
     hp.update(job["algo_kwargs"])
     cls = algo_class(algo)
     recurrent = is_recurrent(cls)

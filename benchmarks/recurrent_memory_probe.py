@@ -8,7 +8,10 @@ the two velocities it does not see. Compared:
 - ``stateless``: :class:`~sb3_spiking.snn.SpikingMLP`, from rest at every step (what
   ``PPO(SpikingActorCriticPolicy)`` has): it can only guess the velocity from the position;
 - ``membrane``: :class:`~sb3_spiking.snn.StatefulSpikingMLP`, membranes carried from step to step
-  (what ``SpikingRecurrentPPO`` has), trained with backpropagation through time.
+  (``SpikingRecurrentPPO`` with ``recurrent_synapses=False``), trained with backpropagation
+  through time;
+- ``recurrent``: the same plus recurrent synapses from each layer's spikes onto itself
+  (``recurrent_synapses=True``, snnTorch's ``RLeaky``), last spikes carried as state too.
 
 Printed: R^2 of each velocity on held-out trajectories (1 = perfect, 0 = no better than the mean).
 
@@ -60,14 +63,16 @@ def run(args: argparse.Namespace) -> None:
     to_t = lambda a, s: torch.as_tensor(a / s, dtype=torch.float32).transpose(0, 1)  # noqa: E731 [L, n, 2]
     x_tr, y_tr, x_te, y_te = to_t(p_tr, p_scale), to_t(v_tr, v_scale), to_t(p_te, p_scale), to_t(v_te, v_scale)
     opts = SpikingOptions(num_steps=args.num_steps, beta=args.beta)
-    for name in ("stateless", "membrane"):
-        cls = StatefulSpikingMLP if name == "membrane" else SpikingMLP
-        net = cls(2, 2, args.hidden, opts)
+    for name in args.variants:
+        if name == "stateless":
+            net = SpikingMLP(2, 2, args.hidden, opts)
+        else:
+            net = StatefulSpikingMLP(2, 2, args.hidden, opts, recurrent_synapses=name == "recurrent")
 
         def predict(x: torch.Tensor) -> torch.Tensor:
             length, n = x.shape[:2]
             flat = x.reshape(length * n, 2)  # decision-major rows
-            out = net(flat, net.initial_state(n))[0] if name == "membrane" else net(flat)
+            out = net(flat) if name == "stateless" else net(flat, net.initial_state(n))[0]
             return out.view(length, n, 2)
 
         opt = torch.optim.Adam(net.parameters(), lr=args.lr)
@@ -83,7 +88,7 @@ def run(args: argparse.Namespace) -> None:
             var = y_te[args.burn_in :].var((0, 1))
         r2 = (1 - err / var).numpy()
         print(
-            f"{name:9s} T={args.num_steps} beta={args.beta} hidden={args.hidden}: R^2 cart velocity {r2[0]:.3f}, "
+            f"{name:10s} T={args.num_steps} beta={args.beta} hidden={args.hidden}: R^2 cart velocity {r2[0]:.3f}, "
             f"pole angular velocity {r2[1]:.3f} ({time.perf_counter() - start:.0f} s)",
             flush=True,
         )
@@ -101,6 +106,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variants", nargs="+", default=["stateless", "membrane", "recurrent"])
     run(parser.parse_args())
 
 

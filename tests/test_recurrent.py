@@ -148,15 +148,21 @@ def test_drop_in_and_aliases():
     assert isinstance(twin.policy.lstm_actor, th.nn.LSTM)
 
 
-def test_state_is_carried_and_reset_at_episode_start():
+@pytest.mark.parametrize("recurrent_synapses", [True, False])
+def test_state_is_carried_and_reset_at_episode_start(recurrent_synapses):
     """Fails if the membrane were reset every step, or not reset at an episode start."""
-    model = SpikingRecurrentPPO("MlpLstmPolicy", "CartPole-v1", policy_kwargs=SMALL, **FAST)
+    kwargs = dict(SMALL, recurrent_synapses=recurrent_synapses)
+    model = SpikingRecurrentPPO("MlpLstmPolicy", "CartPole-v1", policy_kwargs=kwargs, **FAST)
     policy = model.policy
+    assert (policy.lstm_actor.recs is not None) == recurrent_synapses
     obs = _obs(model.observation_space, 4)
     zero = tuple(np.zeros((1, 4, 48), np.float32) for _ in range(2))
     first, state = _logits(policy, obs, zero, np.zeros(4))
     assert np.abs(state[0]).sum() > 0  # membranes moved
-    assert np.all(state[1] == 0)  # a LIF neuron needs only its membrane
+    if recurrent_synapses:  # the last spikes, which the recurrent synapses read next step
+        assert set(np.unique(state[1])) <= {0.0, 1.0} and state[1].sum() > 0
+    else:
+        assert np.all(state[1] == 0)  # a LIF neuron needs only its membrane
     again_rest, _ = _logits(policy, obs, zero, np.zeros(4))
     carried, _ = _logits(policy, obs, state, np.zeros(4))
     reset, _ = _logits(policy, obs, state, np.ones(4))
@@ -287,8 +293,9 @@ def test_energy_report_per_decision_with_state():
     rest = energy_report(model, obs)
     carried = energy_report(model, obs, state=state, episode_start=np.zeros(8))
     assert rest["n_samples"] == 8 and carried["spikes"] != rest["spikes"]
-    # the same-shape ANN of the actor: 4*32 + 32*16 + 16*2 MACs
-    assert rest["ann_macs"] == pytest.approx(4 * 32 + 32 * 16 + 16 * 2)
+    # the same-shape ANN of the actor (an RNN: the recurrent weights too): 4*32 + 32*16 + 16*2 + 32^2 + 16^2
+    assert rest["ann_macs"] == pytest.approx(4 * 32 + 32 * 16 + 16 * 2 + 32 * 32 + 16 * 16)
+    assert rest["layers"]["lstm_actor.recs.0"]["synaptic_ops"] > 0  # recurrent synapses count spikes
     with pytest.raises(ValueError, match="columns"):
         energy_report(model, obs, state=tuple(s[:, :2] for s in state))
     # the LSTM twin: the LSTM's gates are counted as dense MACs, 4H(in + H), plus its MLP head
