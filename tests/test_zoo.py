@@ -109,6 +109,9 @@ def test_zoo_commands(algo: str, env_id: str, extra: list[str], tmp_path: Path) 
             "1",
             "--eval-episodes",
             "1",
+            # RecurrentPPO replays its sequences step by step: with the 8 envs of the entry and the
+            # sampler's largest n_steps (2048) a trial needed over 10 minutes here
+            *(["-params", "n_envs:1"] if algo == "spiking_ppo_lstm" else []),
         ],
         tmp_path,
     )

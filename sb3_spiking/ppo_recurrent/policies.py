@@ -29,7 +29,7 @@ all-to-all synapses from each hidden layer's spikes onto itself, one SNN step la
 steps too): measured with ``benchmarks/recurrent_memory_probe.py`` (recover CartPole's two
 velocities from its two positions, T=2, one hidden layer of 64, 600 Adam steps), held-out R^2
 0.60 / 0.58 with them against 0.20 / 0.27 with the membrane alone, which is no better than a
-stateless network (0.22 / 0.26): a leaky membrane with one decay per layer low-pass filters the
+stateless network (0.20 / 0.27): a leaky membrane with one decay per layer low-pass filters the
 input but cannot take the difference of successive observations, a recurrent synapse can. And on
 CartPoleNoVel-v1 with RL Zoo's ppo_lstm settings the membrane-only policy stayed at 34-42 return
 over its first 40k steps (``benchmarks/results/recurrent_membrane_only.jsonl``).
