@@ -344,3 +344,19 @@ def test_learns_to_recall_the_previous_observation():
     model.learn(8000)
     mean, _ = evaluate_policy(model, make_vec_env(RecallEnv, n_envs=1, seed=1), n_eval_episodes=20, deterministic=True)
     assert mean >= 13.5, mean
+
+
+def test_cnn_lstm_policy():
+    from stable_baselines3.common.envs import FakeImageEnv
+
+    from sb3_spiking import SpikingRecurrentActorCriticCnnPolicy
+
+    env = FakeImageEnv(screen_height=40, screen_width=40, n_channels=1, discrete=True)
+    model = SpikingRecurrentPPO("CnnLstmPolicy", env, policy_kwargs=dict(num_steps=2, lstm_hidden_size=16), **FAST)
+    assert type(model.policy) is SpikingRecurrentActorCriticCnnPolicy
+    assert model.policy.lstm_actor.hidden_sizes == [256]  # the default hidden layer after the CNN
+    model.learn(32)
+    obs = model.env.reset()
+    _, state = model.predict(obs, deterministic=True)
+    actions, state = model.predict(obs, state=state, episode_start=np.zeros(1), deterministic=True)
+    assert actions.shape == (1,) and state[0].shape == (1, 1, 256)
