@@ -360,3 +360,17 @@ def test_cnn_lstm_policy():
     _, state = model.predict(obs, deterministic=True)
     actions, state = model.predict(obs, state=state, episode_start=np.zeros(1), deterministic=True)
     assert actions.shape == (1,) and state[0].shape == (1, 1, 256)
+
+
+def test_spike_recorder_and_stats_callback_see_carried_layers():
+    from sb3_spiking import SpikeStatsCallback
+    from sb3_spiking.snn.recording import SpikeRecorder
+
+    model = SpikingRecurrentPPO("MlpLstmPolicy", "CartPole-v1", policy_kwargs=SMALL, **FAST)
+    obs = _obs(model.observation_space, 5)
+    with SpikeRecorder(model.policy, keep_traces=True) as rec:
+        model.predict(obs, deterministic=True)
+    record = rec.layers["lstm_actor.lifs.0"]
+    assert record.samples == 5 and record.steps == 10 and record.counts.shape == (32,)
+    assert record.spikes.shape == (2, 5, 32)
+    model.learn(64, callback=SpikeStatsCallback(verbose=0))
