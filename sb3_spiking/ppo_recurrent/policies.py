@@ -223,9 +223,6 @@ class SpikingRecurrentActorCriticPolicy(SpikingPolicyMixin, RecurrentActorCritic
         self.lstm_hidden_state_shape = (layers, 1, max(widths))
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
 
-    def _state_shape(self) -> tuple[int, int]:
-        return self.lstm_actor.num_layers, self.lstm_actor.hidden_size
-
     def _process_sequence(  # type: ignore[override]
         self,
         features: th.Tensor,
