@@ -305,7 +305,10 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     if normalize:
         from stable_baselines3.common.vec_env import VecNormalize
 
-        norm_kwargs = {} if normalize is True else dict(eval(normalize, {"dict": dict}) if isinstance(normalize, str) else normalize)
+        if normalize is True:
+            norm_kwargs = {}
+        else:  # the zoo's "dict(norm_obs=True, ...)" string, or a mapping
+            norm_kwargs = dict(eval(normalize, {"dict": dict}) if isinstance(normalize, str) else normalize)
         norm_kwargs.setdefault("gamma", hp.get("gamma", 0.99))  # as rl_zoo3's exp_manager
         env = VecNormalize(make_vec_env(env_id, n_envs=n_envs, seed=seed), **norm_kwargs)
     else:

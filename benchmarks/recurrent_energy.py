@@ -43,11 +43,12 @@ def main() -> None:
     from sb3_spiking.zoo import settings
 
     hp, _, _ = settings.zoo_kwargs(args.hyperparams, args.env)
-    keep = set(learning.RECURRENT_POLICY_KEYS) - {"recurrent_synapses"}
-    lstm_kwargs = {k: v for k, v in hp["policy_kwargs"].items() if k not in learning.SPIKING_KEYS and (k in keep or k in ("net_arch", "activation_fn", "ortho_init"))}
+    spiking_only = (*learning.SPIKING_KEYS, "recurrent_synapses")
+    lstm_kwargs = {k: v for k, v in hp["policy_kwargs"].items() if k not in spiking_only}
     lstm = RecurrentPPO("MlpLstmPolicy", args.env, policy_kwargs=lstm_kwargs, device="cpu", seed=0)
     r = energy_report(lstm, **learning.collect_observations(lstm, gym.make(args.env), args.steps))
-    print(f"| ppo_lstm (the entry's shape; cost does not depend on training) | - | {r['energy_j'] * 1e9:.2f} | 0 | {r['macs']:.0f} | - |")
+    name = "ppo_lstm (the entry's shape; the cost does not depend on training)"
+    print(f"| {name} | - | {r['energy_j'] * 1e9:.2f} | 0 | {r['macs']:.0f} | - |")
     for run_dir in sorted(Path(args.ckpt).iterdir()):
         ckpt = learning.latest_checkpoint(run_dir)
         if ckpt is None or args.env not in run_dir.name:

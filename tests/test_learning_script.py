@@ -71,7 +71,9 @@ def test_recurrent_rows_with_vecnormalize_and_the_stateless_control(tmp_path: Pa
            "--out", str(tmp_path / "r.jsonl"), "--algos", "spiking_ppo_lstm", "spiking_ppo", "ppo_lstm", *args]  # fmt: skip
     env = dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg")
     for n in ("256", "512"):
-        proc = subprocess.run([*cmd, "--n-timesteps", n, "--resume"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [*cmd, "--n-timesteps", n, "--resume"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+        )
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert proc.stdout.count("resumed from") == 3
     finals = {r["label"]: r for r in _lines(tmp_path) if r["type"] == "final" and r["trained_timesteps"] >= 512}

@@ -299,7 +299,8 @@ def test_energy_report_per_decision_with_state():
     with pytest.raises(ValueError, match="columns"):
         energy_report(model, obs, state=tuple(s[:, :2] for s in state))
     # the LSTM twin: the LSTM's gates are counted as dense MACs, 4H(in + H), plus its MLP head
-    lstm = RecurrentPPO("MlpLstmPolicy", "CartPole-v1", policy_kwargs=dict(lstm_hidden_size=16, net_arch=dict(pi=[8], vf=[8])), **FAST)
+    lstm_kwargs = dict(lstm_hidden_size=16, net_arch=dict(pi=[8], vf=[8]))
+    lstm = RecurrentPPO("MlpLstmPolicy", "CartPole-v1", policy_kwargs=lstm_kwargs, **FAST)
     report = energy_report(lstm, obs)
     assert report["macs"] == pytest.approx(4 * 16 * (4 + 16) + 16 * 8 + 8 * 2)
     assert report["energy_ratio"] == pytest.approx(1.0)

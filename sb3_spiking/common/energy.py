@@ -63,7 +63,8 @@ def energy_report(
             if isinstance(policy, RecurrentActorCriticPolicy):
                 n = _batch_size(obs_tensor)
                 if state is None:
-                    state = tuple(np.zeros((policy.lstm_hidden_state_shape[0], n, policy.lstm_hidden_state_shape[2])) for _ in range(2))
+                    layers, _, width = policy.lstm_hidden_state_shape
+                    state = (np.zeros((layers, n, width)), np.zeros((layers, n, width)))  # at rest
                 states = tuple(th.as_tensor(np.asarray(s), dtype=th.float32, device=policy.device) for s in state)
                 if states[0].shape[1] != n:
                     raise ValueError(f"state holds {states[0].shape[1]} columns for {n} observations")

@@ -123,7 +123,8 @@ class SpikingRecurrentActorCriticPolicy(SpikingPolicyMixin, RecurrentActorCritic
             self._check_spiking_recurrent_args(use_sde, shared_lstm, enable_critic_lstm)
             if net_arch is None:
                 # SB3 puts no hidden layer after a CNN (nor after sb3-contrib's LSTM there); a spiking actor needs one.
-                net_arch = dict(pi=[256], vf=[]) if issubclass(features_extractor_class, NatureCNN) else dict(pi=[64, 64], vf=[64, 64])
+                cnn = issubclass(features_extractor_class, NatureCNN)
+                net_arch = dict(pi=[256], vf=[]) if cnn else dict(pi=[64, 64], vf=[64, 64])
             if not _split_arch(net_arch)[0]:
                 raise ValueError(
                     "A spiking actor needs at least one hidden layer: give net_arch a non-empty 'pi' list, "
@@ -194,9 +195,10 @@ class SpikingRecurrentActorCriticPolicy(SpikingPolicyMixin, RecurrentActorCritic
 
     def _make_spiking_net(self, out_features: int, hidden: list[int]) -> StatefulSpikingMLP:
         low, high = flat_feature_bounds(self.observation_space, self.pi_features_extractor, self.normalize_images)
-        return StatefulSpikingMLP(
+        net = StatefulSpikingMLP(
             self.features_dim, out_features, hidden, self.spiking_options, low, high, recurrent_synapses=self.recurrent_synapses
-        ).to(self.device)
+        )
+        return net.to(self.device)
 
     def _build_spiking_memory(self, lr_schedule: Schedule) -> None:
         """Replace sb3-contrib's actor LSTM (and, with ``spiking_critic``, its critic LSTM) by
@@ -250,7 +252,8 @@ class SpikingRecurrentActorCriticPolicy(SpikingPolicyMixin, RecurrentActorCritic
             return out, self._in_layout(result[1].unsqueeze(0), last_spikes, h)
         # sb3-contrib's LSTM critic, on its part of the layout
         inner = tuple(s[: lstm.num_layers, :, : lstm.hidden_size].contiguous() for s in (h, c))
-        out, (h_new, c_new) = RecurrentActorCriticPolicy._process_sequence(features, inner, episode_starts, lstm)  # type: ignore[arg-type]
+        process = RecurrentActorCriticPolicy._process_sequence
+        out, (h_new, c_new) = process(features, inner, episode_starts, lstm)  # type: ignore[arg-type]
         return out, self._in_layout(h_new, c_new, h)
 
     def _spiking_constructor_parameters(self) -> dict[str, Any]:

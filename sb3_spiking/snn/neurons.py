@@ -283,7 +283,8 @@ def lif_carry(
             f"{tuple(current.shape[1 if constant else 2:])}"
         )
     if resets is not None and tuple(resets.shape) != (segments, mem.shape[0]):
-        raise ValueError(f"lif_carry: resets must be [segments, batch] = {(segments, mem.shape[0])}, got {tuple(resets.shape)}")
+        expected = (segments, mem.shape[0])
+        raise ValueError(f"lif_carry: resets must be [segments, batch] = {expected}, got {tuple(resets.shape)}")
     keep = None if resets is None else (1.0 - resets).reshape(segments, mem.shape[0], *(1,) * (mem.dim() - 1))
     out = []
     post = mem
