@@ -35,6 +35,20 @@ continues every run from its latest checkpoint (a finished run is not retrained,
 and the training episode that was running at the checkpoint is cut short (the env is reset).
 Replay buffer, optimiser states, exploration-noise state and step counters are restored.
 
+Recurrent policies (``ppo_lstm``, ``spiking_ppo_lstm``): ``predict`` is called with the state and
+``episode_start`` (SB3's ``evaluate_policy`` does this already; the observations the energy is
+measured on are collected the same way, each decision with the state it was taken in). A
+stateless algorithm run with a recurrent settings file (the control ``spiking_ppo`` with
+``hyperparams/spiking_ppo_lstm.yml``) gets the same settings without the LSTM's own keys
+(``lstm_hidden_size``, ``enable_critic_lstm``, ...) and ``MlpPolicy`` for ``MlpLstmPolicy``.
+An entry's ``normalize`` (RL Zoo's VecNormalize, as ``rl_zoo3 train``: ``gamma`` from the entry)
+wraps the training env; evaluations then use a copy of its observation statistics (no reward
+normalisation), and checkpoints save them::
+
+    python benchmarks/learning.py --env CartPoleNoVel-v1 --algos spiking_ppo_lstm spiking_ppo ppo_lstm \
+        --hyperparams hyperparams/spiking_ppo_lstm.yml --seeds 0 1 2 --eval-freq 10000 \
+        --out benchmarks/results/recurrent.jsonl --resume
+
 ``--plot FILE.png`` draws the evaluation return against env steps per row (mean over seeds, min-max
 band) from the ``--out`` file (``--plot-only``: draw without training).
 """
@@ -80,6 +94,26 @@ def zoo_file(algo: str, env_id: str | None = None) -> str:
     return path
 
 
+#: Keys of sb3-contrib's recurrent policies that a stateless policy does not take.
+RECURRENT_POLICY_KEYS = (
+    "lstm_hidden_size", "n_lstm_layers", "shared_lstm", "enable_critic_lstm", "lstm_kwargs", "recurrent_synapses"
+)
+
+
+def is_recurrent(cls: type) -> bool:
+    """Whether ``cls`` is sb3-contrib's RecurrentPPO (or a subclass): its ``predict`` takes a state."""
+    from sb3_contrib import RecurrentPPO
+
+    return issubclass(cls, RecurrentPPO)
+
+
+def zoo_policy(path: str, env_id: str, recurrent: bool) -> str:
+    """The entry's ``policy`` name (default ``MlpPolicy``); a recurrent name for a stateless
+    algorithm becomes its stateless twin (``MlpLstmPolicy`` -> ``MlpPolicy``)."""
+    policy = settings.zoo_entry(path, env_id).get("policy", "MlpLstmPolicy" if recurrent else "MlpPolicy")
+    return policy if recurrent else policy.replace("LstmPolicy", "Policy")
+
+
 def algo_class(name: str):
     from rl_zoo3.utils import ALGOS  # the zoo's table; sb3-spiking registers its algorithms in it
 
@@ -122,6 +156,10 @@ def write_checkpoint(run_dir: Path, model: Any, state: dict[str, Any]) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     model.save(tmp / "model.zip")
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    if isinstance(model.get_env(), VecNormalize):
+        model.get_env().save(str(tmp / "vecnormalize.pkl"))
     if getattr(model, "replay_buffer", None) is not None:
         model.save_replay_buffer(tmp / "replay_buffer.pkl")
     (tmp / "state.json").write_text(json.dumps(state, default=str))
@@ -147,9 +185,14 @@ class Recorder:
 
     def evaluate(self) -> None:
         from stable_baselines3.common.evaluation import evaluate_policy
+        from stable_baselines3.common.vec_env import VecNormalize, sync_envs_normalization
 
         job, model = self.job, self.model
-        self.eval_env.reset(seed=10_000 + job["seed"])
+        if isinstance(self.eval_env, VecNormalize):
+            sync_envs_normalization(model.get_env(), self.eval_env)  # the training statistics, frozen
+            self.eval_env.seed(10_000 + job["seed"])  # evaluate_policy resets a VecEnv itself
+        else:
+            self.eval_env.reset(seed=10_000 + job["seed"])
         returns, _ = evaluate_policy(
             model, self.eval_env, n_eval_episodes=job["eval_episodes"], deterministic=True, return_episode_rewards=True
         )
@@ -198,17 +241,36 @@ def eval_callback(recorder: Recorder, eval_freq: int):
     return EvalEvery()
 
 
-def collect_observations(model: Any, env: Any, n: int) -> np.ndarray:
-    """Up to ``n`` observations the trained policy visits on ``env`` (for the energy figures)."""
+def collect_observations(model: Any, env: Any, n: int, normalize: Any = None) -> dict[str, Any]:
+    """Up to ``n`` observations the trained policy visits on ``env`` (for the energy figures), as
+    the policy sees them (``normalize``: a VecNormalize whose ``normalize_obs`` to apply), with
+    the recurrent state and ``episode_start`` each decision was taken in (None: stateless):
+    ``energy_report``'s arguments."""
     obs, _ = env.reset(seed=20_000)
-    seen = []
+    seen, states, starts = [], [], []
+    state, start = None, np.ones(1, dtype=bool)
+    recurrent = is_recurrent(type(model))
     for _ in range(n):
-        seen.append(obs)
-        action, _ = model.predict(obs, deterministic=True)
+        obs_in = normalize.normalize_obs(obs) if normalize is not None else obs
+        seen.append(obs_in)
+        if recurrent:
+            if state is None:
+                state = tuple(np.zeros(model.policy.lstm_hidden_state_shape, dtype=np.float32) for _ in range(2))
+            states.append(state)
+            starts.append(start)
+            action, state = model.predict(obs_in[None], state=state, episode_start=start, deterministic=True)
+            action = action[0]
+        else:
+            action, _ = model.predict(obs_in, deterministic=True)
         obs, _, terminated, truncated, _ = env.step(action)
+        start = np.array([terminated or truncated])
         if terminated or truncated:
             obs, _ = env.reset()
-    return np.stack(seen)
+    out: dict[str, Any] = dict(observations=np.stack(seen))
+    if recurrent:
+        out["state"] = tuple(np.concatenate([s[i] for s in states], axis=1) for i in range(2))
+        out["episode_start"] = np.concatenate(starts)
+    return out
 
 
 def auc(evals: list[dict[str, Any]]) -> float:
@@ -229,6 +291,8 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
 
     from sb3_spiking import energy_report
 
+    import rl_zoo3.import_envs  # noqa: F401 (registers the zoo's envs, e.g. the velocity-masked *NoVel-v1)
+
     torch.set_num_threads(1)
     algo, env_id, seed = job["algo"], job["env"], job["seed"]
     n_actions = int(np.prod(gym.make(env_id).action_space.shape))
@@ -237,19 +301,37 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     callbacks = settings.zoo_callbacks(hp_file, env_id)  # e.g. StopTrainingWhenSolved in hyperparams/dsqn.yml
     hp.setdefault("policy_kwargs", {})
     n_timesteps = job["n_timesteps"] = int(job.get("n_timesteps") or zoo_steps)
-    env = make_vec_env(env_id, n_envs=n_envs, seed=seed) if n_envs > 1 else gym.make(env_id)
+    normalize = settings.zoo_entry(hp_file, env_id).get("normalize", False)
+    if normalize:
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        if normalize is True:
+            norm_kwargs = {}
+        else:  # the zoo's "dict(norm_obs=True, ...)" string, or a mapping
+            norm_kwargs = dict(eval(normalize, {"dict": dict}) if isinstance(normalize, str) else normalize)
+        norm_kwargs.setdefault("gamma", hp.get("gamma", 0.99))  # as rl_zoo3's exp_manager
+        env = VecNormalize(make_vec_env(env_id, n_envs=n_envs, seed=seed), **norm_kwargs)
+    else:
+        env = make_vec_env(env_id, n_envs=n_envs, seed=seed) if n_envs > 1 else gym.make(env_id)
     if algo in ZOO_ALGOS:  # a spiking algorithm: --policy-kwargs adds to its options
         hp["policy_kwargs"] = {**hp["policy_kwargs"], **job["policy_kwargs"]}
     else:  # the ANN twin run with a spiking settings file: same settings minus the spiking options
-        hp["policy_kwargs"] = {k: v for k, v in hp["policy_kwargs"].items() if k not in SPIKING_KEYS}
+        spiking_only = (*SPIKING_KEYS, "recurrent_synapses")  # the last: SpikingRecurrentPPO's policy
+        hp["policy_kwargs"] = {k: v for k, v in hp["policy_kwargs"].items() if k not in spiking_only}
     hp.update(job["algo_kwargs"])
     cls = algo_class(algo)
+    recurrent = is_recurrent(cls)
+    if not recurrent:  # the stateless control run with a recurrent settings file
+        hp["policy_kwargs"] = {k: v for k, v in hp["policy_kwargs"].items() if k not in RECURRENT_POLICY_KEYS}
+    policy = zoo_policy(hp_file, env_id, recurrent)
 
     run_dir = Path(job["checkpoint_dir"]) / run_name(job) if job.get("checkpoint_dir") else None
     checkpoint = latest_checkpoint(run_dir) if run_dir is not None and run_dir.is_dir() else None
     if checkpoint is not None and not job["resume"]:
         raise SystemExit(f"{run_dir} holds checkpoints of an earlier run: pass --resume to continue it, or delete it")
     if checkpoint is not None:
+        if normalize:
+            env = VecNormalize.load(str(checkpoint / "vecnormalize.pkl"), env.venv)
         model = cls.load(checkpoint / "model.zip", env=env, device="cpu")
         if (checkpoint / "replay_buffer.pkl").exists():
             model.load_replay_buffer(checkpoint / "replay_buffer.pkl")
@@ -257,10 +339,15 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         state = json.loads((checkpoint / "state.json").read_text())
         print(f"[{job['label']} {env_id} seed {seed}] resumed from {checkpoint} ({model.num_timesteps} steps)", flush=True)
     else:
-        model = cls("MlpPolicy", env, seed=seed, device="cpu", **hp)
+        model = cls(policy, env, seed=seed, device="cpu", **hp)
         state = dict(evals=[], wall_seconds=0.0)
 
-    eval_env = Monitor(gym.make(env_id))
+    if normalize:
+        from stable_baselines3.common.vec_env import DummyVecEnv
+
+        eval_env = VecNormalize(DummyVecEnv([lambda: Monitor(gym.make(env_id))]), training=False, norm_reward=False)
+    else:
+        eval_env = Monitor(gym.make(env_id))
     recorder = Recorder(job, model, eval_env, state, run_dir)
     if job.get("eval_freq"):
         callbacks = [*callbacks, eval_callback(recorder, job["eval_freq"])]
@@ -270,7 +357,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     if not state["evals"] or state["evals"][-1]["timesteps"] != model.num_timesteps:
         recorder.evaluate()  # the final policy (a stopping callback, or no --eval-freq)
 
-    energy = energy_report(model, collect_observations(model, gym.make(env_id), 500))
+    energy = energy_report(model, **collect_observations(model, gym.make(env_id), 500, eval_env if normalize else None))
     last = state["evals"][-1]
     row = dict(
         type="final",
@@ -291,6 +378,7 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
         energy_j=energy["energy_j"],
         ann_energy_j=energy["ann_energy_j"],
         energy_ratio=energy["energy_ratio"],
+        firing_rate=energy["firing_rate"],
     )
     append_jsonl(job.get("out"), [row])
     return row

@@ -19,6 +19,10 @@ _EXPORTS = {
     "SpikingSAC": "sb3_spiking.sac",
     "SpikingQRDQN": "sb3_spiking.qrdqn",
     "SpikingTQC": "sb3_spiking.tqc",
+    "SpikingRecurrentPPO": "sb3_spiking.ppo_recurrent",
+    "SpikingRecurrentActorCriticPolicy": "sb3_spiking.ppo_recurrent",
+    "SpikingRecurrentActorCriticCnnPolicy": "sb3_spiking.ppo_recurrent",
+    "SpikingRecurrentMultiInputActorCriticPolicy": "sb3_spiking.ppo_recurrent",
     "SpikingA2C": "sb3_spiking.a2c",
     "SpikingBCQ": "sb3_spiking.bcq",
     "BCQ": "sb3_spiking.bcq",
@@ -52,6 +56,12 @@ if TYPE_CHECKING:
     from sb3_spiking.dt import DecisionTransformer, SpikingDecisionTransformer
     from sb3_spiking.ppo import SpikingPPO
     from sb3_spiking.qrdqn import SpikingQRDQN
+    from sb3_spiking.ppo_recurrent import (
+        SpikingRecurrentActorCriticCnnPolicy,
+        SpikingRecurrentActorCriticPolicy,
+        SpikingRecurrentMultiInputActorCriticPolicy,
+        SpikingRecurrentPPO,
+    )
     from sb3_spiking.sac import SpikingSAC
     from sb3_spiking.snn.options import SpikingOptions
     from sb3_spiking.td3 import SpikingTD3

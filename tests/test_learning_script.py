@@ -60,3 +60,27 @@ def test_eval_every_n_steps_then_resume_without_retraining(tmp_path: Path) -> No
     # a finished run is not rerun
     out = _run(tmp_path, "--algos", algo, "--n-timesteps", "600", "--resume")
     assert "already finished" in out
+
+
+def test_recurrent_rows_with_vecnormalize_and_the_stateless_control(tmp_path: Path) -> None:
+    """A recurrent settings file (zoo ppo_lstm, normalize: True) for the recurrent spiking row, the
+    LSTM and the stateless control; resume restores the VecNormalize statistics."""
+    hp = str(Path(__file__).resolve().parents[1] / "hyperparams" / "spiking_ppo_lstm.yml")
+    args = ["--hyperparams", hp, "--eval-freq", "256"]
+    cmd = [sys.executable, str(SCRIPT), "--env", "CartPoleNoVel-v1", "--seeds", "0", "--eval-episodes", "1",
+           "--out", str(tmp_path / "r.jsonl"), "--algos", "spiking_ppo_lstm", "spiking_ppo", "ppo_lstm", *args]  # fmt: skip
+    env = dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+    for n in ("256", "512"):
+        proc = subprocess.run(
+            [*cmd, "--n-timesteps", n, "--resume"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+        )
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert proc.stdout.count("resumed from") == 3
+    finals = {r["label"]: r for r in _lines(tmp_path) if r["type"] == "final" and r["trained_timesteps"] >= 512}
+    assert set(finals) == {"spiking_ppo_lstm", "spiking_ppo", "ppo_lstm"}
+    assert "lstm_hidden_size" not in finals["spiking_ppo"]["policy_kwargs"]  # the control: no LSTM keys
+    assert "num_steps" not in finals["ppo_lstm"]["policy_kwargs"]  # the LSTM: no spiking options
+    assert finals["ppo_lstm"]["energy_ratio"] == pytest.approx(1.0)
+    assert finals["spiking_ppo_lstm"]["energy_j"] < finals["ppo_lstm"]["energy_j"]
+    ckpt = tmp_path / "r.jsonl.ckpt" / "spiking_ppo_lstm_CartPoleNoVel-v1_s0" / "step_512"
+    assert (ckpt / "vecnormalize.pkl").is_file()

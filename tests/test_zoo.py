@@ -32,6 +32,7 @@ CASES = [
     ("spiking_tqc", "Pendulum-v1", ["-params", "learning_starts:100"]),
     ("spiking_ppo", "CartPole-v1", []),
     ("spiking_a2c", "CartPole-v1", []),
+    ("spiking_ppo_lstm", "CartPoleNoVel-v1", []),
 ]
 
 
@@ -71,7 +72,7 @@ def run(
 @pytest.mark.parametrize("algo,env_id,extra", CASES, ids=[c[0] for c in CASES])
 def test_zoo_commands(algo: str, env_id: str, extra: list[str], tmp_path: Path) -> None:
     """train, enjoy, record_video, plot_train and a 2-worker Optuna run, without -conf."""
-    n = "512" if algo in ("spiking_ppo", "spiking_a2c") else "300"
+    n = "512" if algo in ("spiking_ppo", "spiking_a2c", "spiking_ppo_lstm") else "300"
     out = run(["train", "--algo", algo, "--env", env_id, "-n", n, "-f", "logs", "--seed", "0", *extra], tmp_path)
     # Our own hyperparameter file was used (no -conf), not rl_zoo3's.
     assert f"hyperparams/{algo}.yml" in out.stdout.replace(os.sep, "/")
@@ -110,6 +111,9 @@ def test_zoo_commands(algo: str, env_id: str, extra: list[str], tmp_path: Path) 
             "1",
             "--eval-episodes",
             "1",
+            # RecurrentPPO replays its sequences step by step: with the 8 envs of the entry and the
+            # sampler's largest n_steps (2048) a trial needed over 10 minutes here
+            *(["-params", "n_envs:1"] if algo == "spiking_ppo_lstm" else []),
         ],
         tmp_path,
     )
@@ -128,7 +132,7 @@ def test_zoo_commands(algo: str, env_id: str, extra: list[str], tmp_path: Path) 
 def test_unknown_algo_lists_spiking_ones(tmp_path: Path) -> None:
     proc = run(["train", "--algo", "spiking_tdd3", "--env", "Pendulum-v1"], tmp_path, check=False)
     assert proc.returncode == 2
-    for name in ("spiking_td3", "spiking_ddpg", "spiking_sac", "dsqn", "spiking_ppo", "spiking_a2c", "spiking_qrdqn", "spiking_tqc"):
+    for name in ("spiking_td3", "spiking_ddpg", "spiking_sac", "dsqn", "spiking_ppo", "spiking_a2c", "spiking_qrdqn", "spiking_tqc", "spiking_ppo_lstm"):
         assert name in proc.stderr
 
 
@@ -368,7 +372,9 @@ def test_registered_in_process() -> None:
     from rl_zoo3.hyperparams_opt import HYPERPARAMS_CONVERTER, HYPERPARAMS_SAMPLER
     from rl_zoo3.utils import ALGOS
 
-    from sb3_spiking import DSQN, SpikingA2C, SpikingDDPG, SpikingPPO, SpikingQRDQN, SpikingSAC, SpikingTD3, SpikingTQC
+    from sb3_spiking import (
+        DSQN, SpikingA2C, SpikingDDPG, SpikingPPO, SpikingQRDQN, SpikingRecurrentPPO, SpikingSAC, SpikingTD3, SpikingTQC,
+    )
 
     expected = {
         "spiking_td3": SpikingTD3,
@@ -379,6 +385,7 @@ def test_registered_in_process() -> None:
         "spiking_a2c": SpikingA2C,
         "spiking_qrdqn": SpikingQRDQN,
         "spiking_tqc": SpikingTQC,
+        "spiking_ppo_lstm": SpikingRecurrentPPO,
     }
     for name, cls in expected.items():
         assert ALGOS[name] is cls
@@ -401,7 +408,7 @@ def test_extend_off_policy_lists_leaves_other_constants() -> None:
 
 
 @pytest.mark.parametrize(
-    "algo", ["spiking_td3", "spiking_sac", "dsqn", "spiking_ppo", "spiking_a2c", "spiking_ddpg", "spiking_qrdqn", "spiking_tqc"]
+    "algo", ["spiking_td3", "spiking_sac", "dsqn", "spiking_ppo", "spiking_a2c", "spiking_ddpg", "spiking_qrdqn", "spiking_tqc", "spiking_ppo_lstm"]
 )
 def test_sampler_and_converter_cover_spiking_options(algo: str) -> None:
     import optuna

@@ -21,8 +21,9 @@ from sb3_spiking.snn.encoders import (
     make_encoder,
 )
 from sb3_spiking.snn.network import SpikingMLP, SpikingNatureCNN, SpikingNetwork, check_finite_input
-from sb3_spiking.snn.neurons import LIF, NEURONS, LeakyReadout, ReLUUnits, lif_reference, lif_scan
+from sb3_spiking.snn.neurons import LIF, NEURONS, LeakyReadout, ReLUUnits, lif_carry, lif_reference, lif_scan
 from sb3_spiking.snn.options import MEMBRANE_READOUTS, SpikingOptions
+from sb3_spiking.snn.stateful import StatefulSpikingMLP
 from sb3_spiking.snn.surrogates import SURROGATES, resolve_surrogate
 
 __all__ = [
@@ -52,7 +53,9 @@ __all__ = [
     "SpikingNatureCNN",
     "SpikingNetwork",
     "SpikingOptions",
+    "StatefulSpikingMLP",
     "check_finite_input",
+    "lif_carry",
     "lif_reference",
     "lif_scan",
     "make_decoder",

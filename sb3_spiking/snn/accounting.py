@@ -15,6 +15,8 @@ What is counted, per forward call:
 - **Every other Linear/Conv2d** (real-valued input: a direct-coded first layer, an ANN critic in
   the decision path): dense multiply-accumulates (MACs) for the rows it actually processed -- a
   first layer computed once counts once, not T times.
+- **LSTM layers** (``nn.LSTM``, e.g. the ANN twin of a recurrent policy): dense MACs of the four
+  gates' input and recurrent products per step, ``4 H (in + H)`` per layer.
 - Modules may add their own dense work through a method ``extra_macs(inputs, output) -> int``
   (e.g. the population decoder's weighted sum), and their own accumulates driven by spikes
   through ``extra_sops(inputs, output) -> float`` (e.g. a spike-driven attention's products of
@@ -91,6 +93,20 @@ def _dense_macs(module: nn.Module, x: torch.Tensor, out: torch.Tensor) -> float:
     return float(out.numel()) * per_output
 
 
+def _lstm_macs(module: nn.LSTM, x: torch.Tensor) -> float:
+    """Dense MACs of an LSTM over its input ``[L, N, in]`` (or ``[N, in]``): per step and layer, the
+    four gates' input and recurrent products, ``4 H (in + H)`` (``H`` = hidden, or projection,
+    size); the element-wise gate arithmetic is not counted (as activations are not elsewhere)."""
+    rows = float(x.numel() // x.shape[-1])
+    out = module.proj_size or module.hidden_size
+    directions = 2 if module.bidirectional else 1
+    macs, width = 0.0, module.input_size
+    for _ in range(module.num_layers):
+        macs += directions * 4 * module.hidden_size * (width + out) + directions * module.proj_size * module.hidden_size
+        width = out * directions
+    return rows * macs
+
+
 @dataclass
 class OpCounter:
     """Context manager counting spikes and operations of everything run inside ``module``.
@@ -116,6 +132,8 @@ class OpCounter:
         for name, mod in self.module.named_modules():
             if isinstance(mod, LIF):
                 self._handles.append(mod.register_forward_hook(self._make_lif_hook(name)))
+            elif isinstance(mod, nn.LSTM):
+                self._handles.append(mod.register_forward_hook(self._make_lstm_hook(name, id(mod) not in inside_snn)))
             elif isinstance(mod, (nn.Linear, nn.Conv2d)):
                 hook = self._make_synapse_hook(name, id(mod) not in inside_snn)
                 self._handles.append(mod.register_forward_hook(hook))
@@ -143,7 +161,9 @@ class OpCounter:
             self.ann_macs += module.ann_macs_per_sample * inputs[0].shape[0]  # type: ignore[operator]
 
     def _make_lif_hook(self, name: str):
-        def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        def hook(module: nn.Module, inputs: tuple, output: torch.Tensor | tuple) -> None:
+            if isinstance(output, tuple):  # (spikes, membrane): a carried-membrane call
+                output = output[0]
             count = self._layer(name, "neurons")
             count.spikes += float(output.detach().sum())
             count.neuron_steps += output.numel()
@@ -162,6 +182,15 @@ class OpCounter:
                 count.macs += macs
                 if counts_for_ann:
                     self.ann_macs += macs
+
+        return hook
+
+    def _make_lstm_hook(self, name: str, counts_for_ann: bool):
+        def hook(module: nn.Module, inputs: tuple, output: tuple) -> None:
+            macs = _lstm_macs(module, inputs[0])
+            self._layer(name, "dense").macs += macs
+            if counts_for_ann:
+                self.ann_macs += macs
 
         return hook
 

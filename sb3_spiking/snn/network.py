@@ -61,7 +61,8 @@ def init_synapse(
     fan_in = layer.weight[0].numel()
     std = INIT_GAIN * threshold / (gain_t * (fan_in * p) ** 0.5)
     nn.init.normal_(layer.weight, 0.0, std)
-    nn.init.zeros_(layer.bias)
+    if layer.bias is not None:
+        nn.init.zeros_(layer.bias)
 
 
 def mark_synapse(layer: nn.Module, spike_input: bool) -> nn.Module:

@@ -242,6 +242,69 @@ def lif_reference(
     return torch.stack(out)
 
 
+def lif_carry(
+    current: torch.Tensor,
+    mem: torch.Tensor,
+    resets: torch.Tensor | None,
+    beta: torch.Tensor,
+    threshold: torch.Tensor,
+    spike_fn: SpikeFn,
+    num_steps: int | None = None,
+    reset_mechanism: str = "subtract",
+    detach_reset: bool = True,
+    recurrent: nn.Module | None = None,
+    spikes: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, ...]:
+    """LIF over S segments of T steps, starting from the membrane ``mem`` instead of rest.
+
+    The recurrence is :func:`lif_reference`'s; the membrane after each step carries on to the next
+    step and the next segment (one segment is one decision of a recurrent policy), except where
+    ``resets[s]`` is 1: there it is set to rest before segment ``s``. Returns spikes
+    ``[S, T, B, ...]`` and the membrane after the last step (after reset), ``[B, ...]``.
+
+    Plain autograd, step by step: gradients flow into ``mem`` and through every carried step
+    (backpropagation through time over the whole sequence). The fused :class:`LIFScan` starts
+    from rest and has no per-step reset, which this needs.
+
+    :param current: ``[S, T, B, ...]``, or ``[S, B, ...]`` with ``num_steps`` (constant in a segment).
+    :param mem: ``[B, ...]``.
+    :param resets: ``[S, B]`` (1: rest before the segment) or None (never).
+    :param recurrent: recurrent synapses (snnTorch's ``RLeaky``): a module applied to the layer's
+        spikes of the previous step, whose output adds to the next step's current. The spikes are
+        then state too: ``spikes`` ``[B, ...]`` are the previous step's (zeros: at rest, reset with
+        the membrane), and the last step's spikes are returned third.
+    """
+    constant = num_steps is not None
+    segments = current.shape[0]
+    steps = num_steps if constant else current.shape[1]
+    if mem.shape != current.shape[1 if constant else 2 :]:
+        raise ValueError(
+            f"lif_carry: the membrane has shape {tuple(mem.shape)}, one step of the current has "
+            f"{tuple(current.shape[1 if constant else 2:])}"
+        )
+    if resets is not None and tuple(resets.shape) != (segments, mem.shape[0]):
+        expected = (segments, mem.shape[0])
+        raise ValueError(f"lif_carry: resets must be [segments, batch] = {expected}, got {tuple(resets.shape)}")
+    keep = None if resets is None else (1.0 - resets).reshape(segments, mem.shape[0], *(1,) * (mem.dim() - 1))
+    out = []
+    post = mem
+    spk = spikes if spikes is not None else (mem.new_zeros(mem.shape) if recurrent is not None else None)
+    for s in range(segments):
+        if keep is not None:
+            post = post * keep[s]
+            spk = spk * keep[s] if recurrent is not None else spk
+        for t in range(steps):
+            v = beta * post + (current[s] if constant else current[s, t])
+            if recurrent is not None:
+                v = v + recurrent(spk)
+            spk = spike_fn(v - threshold)
+            reset = spk.detach() if detach_reset else spk
+            post = v * (1.0 - reset) if reset_mechanism == "zero" else v - reset * threshold
+            out.append(spk)
+    seq = torch.stack(out).view(segments, steps, *mem.shape)
+    return (seq, post, spk) if recurrent is not None else (seq, post)
+
+
 def _neuron_tensor(value: float, shape: tuple[int, ...], learn: bool) -> torch.Tensor:
     data = torch.full(shape, float(value))
     return nn.Parameter(data) if learn else data
@@ -308,13 +371,38 @@ class LIF(nn.Module):
         mem = mem * (1.0 - reset) if self.reset_mechanism == "zero" else mem - reset * thr
         return spk, mem
 
-    def forward(self, current: torch.Tensor, num_steps: int | None = None) -> torch.Tensor:
-        """Spikes ``[T, B, ...]`` from rest.
+    def forward(
+        self,
+        current: torch.Tensor,
+        num_steps: int | None = None,
+        mem: torch.Tensor | None = None,
+        resets: torch.Tensor | None = None,
+        recurrent: nn.Module | None = None,
+        spikes: torch.Tensor | None = None,
+    ) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        """Spikes ``[T, B, ...]`` from rest; or, with ``mem``, ``(spikes, mem)`` carried on.
 
         :param current: ``[T, B, ...]``, or ``[B, ...]`` with ``num_steps`` given (a constant current,
-            e.g. the first layer of a direct encoder, computed once).
+            e.g. the first layer of a direct encoder, computed once). With ``mem``: ``[S, T, B, ...]``
+            (S segments of T steps), or ``[S, B, ...]`` with ``num_steps`` (constant within a segment).
         :param num_steps: T for a constant current; ``None`` when ``current`` has a time axis.
+        :param mem: the membrane ``[B, ...]`` (after reset) the first segment starts from; the
+            membrane after the last step is returned with the spikes ``[S, T, B, ...]``
+            (see :func:`lif_carry`). ``None``: the stateless call, from rest.
+        :param resets: ``[S, B]``, 1 where the membrane is set to rest before that segment (an
+            episode start), 0 where it carries on; only with ``mem``.
+        :param recurrent: recurrent synapses on the layer's own spikes, and ``spikes`` the previous
+            step's spikes: only with ``mem``; the last spikes are then returned third (see
+            :func:`lif_carry`).
         """
+        if mem is not None:
+            beta, thr = self.neuron_params()
+            return lif_carry(
+                current, mem, resets, beta, thr, self.spike_fn, num_steps, self.reset_mechanism, self.detach_reset,
+                recurrent, spikes,
+            )
+        if resets is not None or recurrent is not None:
+            raise ValueError("LIF.forward: resets apply to a carried membrane; pass mem as well")
         beta, thr = self.neuron_params()
         constant = num_steps is not None
         steps = num_steps if constant else current.shape[0]

@@ -82,15 +82,19 @@ class SpikeRecorder:
         self._torch_route.__exit__(*exc)
 
     def _lif_hook(self, name: str):
-        def hook(module: LIF, inputs: tuple, output: torch.Tensor) -> None:
+        def hook(module: LIF, inputs: tuple, output: torch.Tensor | tuple) -> None:
             record = self.layers.setdefault(name, LayerRecord("lif"))
-            spikes = output.detach()
+            carried = isinstance(output, tuple)  # (spikes [S, T, B, ...], membrane, ...): a carried call
+            spikes = output[0].detach().transpose(0, 1).flatten(1, 2) if carried else output.detach()
             steps, batch = spikes.shape[:2]
             counts = spikes.sum((0, 1)).flatten().cpu().numpy().astype(np.float64)
             record.counts = counts if record.counts is None else record.counts + counts
             record.steps += steps * batch
             record.samples += batch
-            if self.keep_traces:
+            if self.keep_traces and carried:
+                # The starting membrane is not among a hook's inputs: keep the spikes only.
+                record.spikes = spikes.flatten(2).cpu().numpy()
+            elif self.keep_traces:
                 current = inputs[0].detach()
                 constant = len(inputs) > 1 and inputs[1] is not None
                 beta, thr = module.neuron_params()

@@ -2,7 +2,7 @@
 
 Each spiking algorithm reuses RL Zoo's sampler of its ANN twin (``spiking_td3`` -> ``td3``,
 ``dsqn`` -> ``dqn``, ``spiking_qrdqn`` -> ``qrdqn``, ``spiking_tqc`` -> ``tqc``,
-``spiking_ppo`` -> ``ppo``, ...) for the usual SB3 parameters, and adds the
+``spiking_ppo`` -> ``ppo``, ``spiking_ppo_lstm`` -> ``ppo_lstm``, ...) for the usual SB3 parameters, and adds the
 spiking options to the sampled ``policy_kwargs``:
 
 ==================== ==============================================================

@@ -45,6 +45,8 @@ ZOO_ALGOS: dict[str, tuple[str, str, str, bool]] = {
     "spiking_tqc": ("sb3_spiking.tqc", "SpikingTQC", "tqc", True),
     "spiking_ppo": ("sb3_spiking.ppo", "SpikingPPO", "ppo", False),
     "spiking_a2c": ("sb3_spiking.a2c", "SpikingA2C", "a2c", False),
+    # RecurrentPPO with a spiking actor whose membranes are its memory (RL Zoo's ppo_lstm).
+    "spiking_ppo_lstm": ("sb3_spiking.ppo_recurrent", "SpikingRecurrentPPO", "ppo_lstm", False),
     # offline: trains from the Minari dataset named by the ``dataset`` hyperparameter; RL Zoo has
     # no BCQ, so there is no ANN file to fall back to and no tuning sampler.
     "spiking_bcq": ("sb3_spiking.bcq", "SpikingBCQ", "bcq", True),

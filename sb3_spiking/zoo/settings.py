@@ -47,7 +47,9 @@ def zoo_kwargs(path: str | Path, env_id: str, n_actions: int | None = None) -> t
         entry.pop(key, None)
     n_timesteps, n_envs = int(float(entry.pop("n_timesteps", 0))), int(entry.pop("n_envs", 1))
     if isinstance(entry.get("policy_kwargs"), str):
-        entry["policy_kwargs"] = eval(entry["policy_kwargs"], {"dict": dict})  # as rl_zoo3 does
+        from torch import nn
+
+        entry["policy_kwargs"] = eval(entry["policy_kwargs"], {"dict": dict, "nn": nn})  # as rl_zoo3 does
     for key in ("learning_rate", "clip_range"):
         if isinstance(entry.get(key), str) and entry[key].startswith("lin_"):
             entry[key] = linear_schedule(float(entry[key][4:]))
