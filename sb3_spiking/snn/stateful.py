@@ -115,7 +115,9 @@ class StatefulSpikingMLP(SpikingMLP):
             return result, torch.cat(new_mems, dim=1)
         return result, torch.cat(new_mems, dim=1), torch.cat(new_spikes, dim=1)
 
-    def forward_with_rates(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: D102
+    def forward_with_rates(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Not available here: the stateless ``SpikingMLP`` method would run without the carried
+        state (the recurrent policy refuses gSDE, the only caller, with a clear error first)."""
         raise NotImplementedError("StatefulSpikingMLP: call it with a state (gSDE is not supported)")
 
     def numpy_ready(self, batch: int) -> bool:
