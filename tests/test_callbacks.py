@@ -55,3 +55,21 @@ def test_built_from_a_zoo_callback_entry(tmp_path):
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         StopTrainingWhenSolved(**kwargs)
+
+
+def test_counts_env_steps_and_evaluates_through_vecnormalize():
+    """With n_envs training envs, eval_freq is env steps; a VecNormalize env is evaluated normalised."""
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from sb3_spiking import SpikingPPO
+
+    env = VecNormalize(make_vec_env("CartPole-v1", n_envs=4, seed=0), gamma=0.98)
+    model = SpikingPPO("MlpPolicy", env, n_steps=32, batch_size=64, policy_kwargs=dict(net_arch=[16]), seed=0)
+    callback = StopTrainingWhenSolved(reward_threshold=1.0, eval_freq=256, n_eval_episodes=1)
+    model.learn(2_000, callback=callback)
+    eval_env = callback.eval_callback.eval_env
+    assert isinstance(eval_env, VecNormalize) and not eval_env.training and not eval_env.norm_reward
+    assert callback.eval_callback.eval_freq == 64
+    assert callback.solved_at == 256  # the first evaluation, after 64 vectorised steps of 4 envs
+    assert eval_env.obs_rms.count == env.obs_rms.count  # statistics copied from the training env

@@ -99,7 +99,9 @@ class StopTrainingWhenSolved(BaseCallback):
     (SB3's documentation example for ``StopTrainingOnRewardThreshold``).
 
     :param reward_threshold: mean evaluation return that counts as solved.
-    :param eval_freq: environment steps (callback calls) between evaluations.
+    :param eval_freq: environment steps between evaluations (with ``n_envs`` training envs, every
+        ``eval_freq // n_envs`` vectorised steps). A ``VecNormalize`` training env (RL Zoo's
+        ``normalize: True``) is evaluated through its observation statistics, on raw rewards.
     :param n_eval_episodes: episodes per evaluation.
     :param eval_seed: seed of the evaluation env (its episodes' start states); ``None``: the
         model's seed + 100_000, so it never coincides with a training or final-evaluation seed.
@@ -127,17 +129,23 @@ class StopTrainingWhenSolved(BaseCallback):
     def _init_callback(self) -> None:
         from stable_baselines3.common.callbacks import EvalCallback, StopTrainingOnRewardThreshold
         from stable_baselines3.common.env_util import make_vec_env
+        from stable_baselines3.common.vec_env import VecNormalize
 
         spec = self.training_env.get_attr("spec")[0]
         if spec is None:
             raise ValueError("StopTrainingWhenSolved needs a training env made from a registered Gymnasium id")
         seed = self.eval_seed if self.eval_seed is not None else (self.model.seed or 0) + 100_000
         eval_env = make_vec_env(spec.id, n_envs=1, seed=seed)
+        if self.model.get_vec_normalize_env() is not None:
+            # RL Zoo's `normalize: True`: EvalCallback copies the training statistics into this
+            # wrapper before every evaluation (sync_envs_normalization); rewards stay raw.
+            eval_env = VecNormalize(eval_env, training=False, norm_reward=False)
+        # eval_freq counts env steps; the callback is called once per vectorised step (n_envs steps)
         self.eval_callback = EvalCallback(
             eval_env,
             callback_on_new_best=StopTrainingOnRewardThreshold(self.reward_threshold, verbose=self.verbose),
             n_eval_episodes=self.n_eval_episodes,
-            eval_freq=self.eval_freq,
+            eval_freq=max(self.eval_freq // self.training_env.num_envs, 1),
             deterministic=True,
             verbose=self.verbose,
         )
