@@ -403,13 +403,23 @@ def read_jsonl(path: str) -> list[dict[str, Any]]:
 
 
 def eval_curves(rows: list[dict[str, Any]], env_id: str) -> dict[str, dict[int, dict[int, float]]]:
-    """label -> seed -> {timesteps: mean return}; a step evaluated twice (a resumed run redoing
-    an evaluation whose checkpoint was not written) keeps the later line."""
+    """label -> seed -> {timesteps: mean return}. A line whose step is not after the previous
+    line of its run starts that run's history again from there: the lines at and after it are
+    dropped (a resumed run redoing an evaluation whose checkpoint was not written, or a run whose
+    checkpoints were lost restarting from step 0, replaces what it redoes)."""
     curves: dict[str, dict[int, dict[int, float]]] = {}
     for r in rows:
         if r.get("type") == "eval" and r["env"] == env_id:
-            curves.setdefault(r["label"], {}).setdefault(r["seed"], {})[r["timesteps"]] = r["mean_return"]
+            run = curves.setdefault(r["label"], {}).setdefault(r["seed"], {})
+            for t in [t for t in run if t >= r["timesteps"]]:
+                del run[t]
+            run[r["timesteps"]] = r["mean_return"]
     return curves
+
+
+def finished_runs(rows: list[dict[str, Any]], env_id: str) -> set[tuple[str, int]]:
+    """(label, seed) of the runs of ``env_id`` that wrote their final line."""
+    return {(r["label"], r["seed"]) for r in rows if r.get("type") == "final" and r["env"] == env_id}
 
 
 def plot(rows: list[dict[str, Any]], env_id: str, path: str, eval_episodes: int) -> None:
@@ -421,13 +431,14 @@ def plot(rows: list[dict[str, Any]], env_id: str, path: str, eval_episodes: int)
     curves = eval_curves(rows, env_id)
     if not curves:
         raise SystemExit(f"no evaluation lines for {env_id} to plot (run with --eval-freq and --out first)")
+    done = finished_runs(rows, env_id)
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    n_seeds = set()
     for label, seeds in curves.items():
         steps = sorted(set.intersection(*(set(c) for c in seeds.values())))  # steps every seed reached
         values = np.array([[seeds[s][t] for t in steps] for s in sorted(seeds)])
-        n_seeds.add(len(seeds))
-        (line,) = ax.plot(steps, values.mean(axis=0), label=f"{label} ({len(seeds)} seeds)")
+        running = sum((label, s) not in done for s in seeds)
+        note = f", {running} unfinished: curve to {steps[-1]} steps" if running else ""
+        (line,) = ax.plot(steps, values.mean(axis=0), label=f"{label} ({len(seeds)} seeds{note})")
         ax.fill_between(steps, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2)
     ax.set_xlabel("environment steps")
     ax.set_ylabel(f"return (deterministic, {eval_episodes} episodes)")
@@ -476,7 +487,9 @@ def main() -> None:
     parser.add_argument("--checkpoint-dir", default=None, help="checkpoint folder (default: <out>.ckpt)")
     parser.add_argument("--resume", action="store_true", help="continue runs from their latest checkpoints")
     parser.add_argument("--plot", default=None, help="draw the evaluation curves of --out into this PNG")
-    parser.add_argument("--plot-only", action="store_true", help="only draw --plot from --out, train nothing")
+    parser.add_argument(
+        "--plot-only", action="store_true", help="only draw --plot and print the table of --out's finished runs, train nothing"
+    )
     args = parser.parse_args()
     if args.eval_freq is not None and args.eval_freq < 1:
         parser.error(f"--eval-freq must be >= 1, got {args.eval_freq}")
@@ -485,7 +498,11 @@ def main() -> None:
     if args.plot_only:
         if not args.plot:
             parser.error("--plot-only needs --plot FILE.png")
-        plot(read_jsonl(args.out), args.env, args.plot, args.eval_episodes)
+        rows = read_jsonl(args.out)
+        plot(rows, args.env, args.plot, args.eval_episodes)
+        finals = [r for r in rows if r.get("type") == "final" and r["env"] == args.env and r["label"] in args.algos]
+        finals.sort(key=lambda r: (args.algos.index(r["label"]), r["seed"]))
+        print_table(finals, args.env, args.algos, f"finished runs in {args.out}")
         return
 
     checkpoint_dir = args.checkpoint_dir or (f"{args.out}.ckpt" if args.out and args.eval_freq else None)

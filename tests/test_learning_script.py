@@ -84,3 +84,19 @@ def test_recurrent_rows_with_vecnormalize_and_the_stateless_control(tmp_path: Pa
     assert finals["spiking_ppo_lstm"]["energy_j"] < finals["ppo_lstm"]["energy_j"]
     ckpt = tmp_path / "r.jsonl.ckpt" / "spiking_ppo_lstm_CartPoleNoVel-v1_s0" / "step_512"
     assert (ckpt / "vecnormalize.pkl").is_file()
+
+
+def test_curves_keep_the_latest_history_of_a_restarted_run() -> None:
+    """A run that lost its checkpoints restarts from 0: its older, longer history is replaced."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import learning
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+
+    def ev(t, r):
+        return dict(type="eval", label="a", env="E", seed=0, timesteps=t, mean_return=r)
+
+    rows = [ev(5, 1.0), ev(10, 2.0), ev(15, 3.0), ev(10, 20.0), ev(5, 10.0), ev(10, 11.0)]
+    assert learning.eval_curves(rows, "E") == {"a": {0: {5: 10.0, 10: 11.0}}}
+    assert learning.finished_runs(rows + [dict(type="final", label="a", env="E", seed=0)], "E") == {("a", 0)}
