@@ -273,7 +273,6 @@ def test_dict_observations():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(use_sde=True), "gSDE"),
         (dict(policy_kwargs=dict(shared_lstm=True, enable_critic_lstm=False)), "shared_lstm"),
         (dict(policy_kwargs=dict(neuron="relu")), "neuron must be 'lif'"),
         (dict(policy_kwargs=dict(spiking_critic=True, enable_critic_lstm=False)), "enable_critic_lstm"),
@@ -375,3 +374,46 @@ def test_spike_recorder_and_stats_callback_see_carried_layers():
     assert record.samples == 5 and record.steps == 10 and record.counts.shape == (32,)
     assert record.spikes.shape == (2, 5, 32)
     model.learn(64, callback=SpikeStatsCallback(verbose=0))
+
+
+def test_gsde_noise_from_the_carried_last_layer_rates(tmp_path):
+    """gSDE (RL Zoo's PendulumNoVel entry): the latent is each decision's firing rate of the actor's
+    last hidden layer, computed with the carried state; rollout and training pass agree; save/load."""
+    from stable_baselines3.common.callbacks import CallbackList
+    from stable_baselines3.common.distributions import StateDependentNoiseDistribution
+
+    env = make_vec_env("Pendulum-v1", n_envs=2, seed=0)
+    model = SpikingRecurrentPPO("MlpLstmPolicy", env, use_sde=True, sde_sample_freq=4, policy_kwargs=SMALL,
+                                **dict(FAST, n_steps=64, batch_size=48))  # fmt: skip
+    policy = model.policy
+    assert isinstance(policy.action_dist, StateDependentNoiseDistribution)
+    assert policy.log_std.shape == (16, 1)  # [last hidden layer, actions], full_std as SB3
+    # latent == the stateful network's rates, with the state carried from a first decision
+    obs = th.as_tensor(_obs(model.observation_space, 3))
+    _, state = model.predict(obs.numpy(), deterministic=True)
+    state_t = tuple(th.as_tensor(s) for s in state)
+    starts = th.zeros(3)
+    with th.no_grad():
+        dist, _ = policy.get_distribution(obs, state_t, starts)
+        width = policy.lstm_actor.state_size
+        out = policy.lstm_actor(obs, state_t[0][0, :, :width], starts[None], state_t[1][0, :, :width], with_rates=True)[0]
+    th.testing.assert_close(dist._latent_sde, out[:, 1:])
+    th.testing.assert_close(dist.distribution.mean, out[:, :1])
+    assert (dist._latent_sde * 2 - (dist._latent_sde * 2).round()).abs().max() < 1e-6  # multiples of 1/T
+    # the training pass recomputes the rollout's log-probabilities (noise matrix fixed in between)
+    model.learn(128)
+    callback = CallbackList([])
+    callback.init_callback(model)
+    model.collect_rollouts(model.env, callback, model.rollout_buffer, n_rollout_steps=64)
+    model.policy.set_training_mode(True)
+    for data in model.rollout_buffer.get(48):
+        with th.no_grad():
+            _, log_prob, _ = policy.evaluate_actions(data.observations, data.actions, data.lstm_states, data.episode_starts)
+        mask = data.mask > 1e-8
+        th.testing.assert_close(log_prob[mask], data.old_log_prob[mask], atol=1e-4, rtol=1e-4)
+    model.save(tmp_path / "m.zip")
+    loaded = SpikingRecurrentPPO.load(tmp_path / "m.zip", device="cpu")
+    th.testing.assert_close(loaded.policy.log_std, policy.log_std)
+    a1, s1 = model.predict(obs.numpy(), state=state, episode_start=np.zeros(3), deterministic=True)
+    a2, s2 = loaded.predict(obs.numpy(), state=state, episode_start=np.zeros(3), deterministic=True)
+    np.testing.assert_allclose(a1, a2)

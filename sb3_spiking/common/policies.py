@@ -126,7 +126,35 @@ class SpikingMlpExtractor(MlpExtractor):
             nn.init.zeros_(decoder.linear.bias)
 
 
-class SpikingActorCriticMixin(SpikingPolicyMixin):
+class SpikingSDEMixin:
+    """gSDE (``use_sde=True``, Box actions) on a spiking actor whose output is ``[distribution
+    parameters | firing rates of its last hidden layer]``: the noise of SB3's
+    ``StateDependentNoiseDistribution`` is drawn from those rates (spike count / T), and the
+    exploration matrix is sized by that layer (``[H_last, n_actions]`` with ``full_std``).
+    Shared by the stateless (:class:`SpikingActorCriticMixin`) and recurrent actor-critic policies."""
+
+    @property
+    def _spiking_sde(self) -> bool:
+        """gSDE on a spiking actor (SB3 uses gSDE for Box actions only; MaskablePPO has none)."""
+        return self.spiking and getattr(self, "use_sde", False) and isinstance(self.action_space, spaces.Box)  # type: ignore[attr-defined]
+
+    def _build_sde_log_std(self, rate_dim: int) -> None:
+        """Replace the ``log_std`` SB3 sized for its ANN latent by one sized for ``rate_dim`` rates."""
+        _, self.log_std = self.action_dist.proba_distribution_net(  # type: ignore[attr-defined]
+            latent_dim=rate_dim, latent_sde_dim=rate_dim, log_std_init=self.log_std_init  # type: ignore[attr-defined]
+        )
+
+    def _get_action_dist_from_latent(self, latent_pi: th.Tensor) -> Any:
+        if self._spiking_sde:
+            # the actor returned [mean | firing rates]: gSDE's noise is drawn from the rates.
+            n_params = action_param_dim(self.action_space)  # type: ignore[attr-defined]
+            return self.action_dist.proba_distribution(  # type: ignore[attr-defined]
+                latent_pi[:, :n_params], self.log_std, latent_pi[:, n_params:]  # type: ignore[attr-defined]
+            )
+        return super()._get_action_dist_from_latent(latent_pi)  # type: ignore[misc]
+
+
+class SpikingActorCriticMixin(SpikingSDEMixin, SpikingPolicyMixin):
     """What turns an SB3 actor-critic policy class into a spiking one (used with SB3's
     ``ActorCriticPolicy`` and sb3-contrib's ``MaskableActorCriticPolicy``).
 
@@ -142,11 +170,6 @@ class SpikingActorCriticMixin(SpikingPolicyMixin):
     """
 
     spiking_defaults: ClassVar[dict[str, Any]] = {"decoder": "learnable"}
-
-    @property
-    def _spiking_sde(self) -> bool:
-        """gSDE on a spiking actor (SB3 uses gSDE for Box actions only; MaskablePPO has none)."""
-        return self.spiking and getattr(self, "use_sde", False) and isinstance(self.action_space, spaces.Box)  # type: ignore[attr-defined]
 
     def _check_spiking_args(self, kwargs: dict[str, Any], features_extractor_class: type) -> dict[str, Any]:
         if self.spiking and kwargs.get("net_arch") is None and issubclass(features_extractor_class, NatureCNN):
@@ -181,22 +204,9 @@ class SpikingActorCriticMixin(SpikingPolicyMixin):
             self.value_net = nn.Identity()
         if self._spiking_sde:
             # gSDE's exploration matrix is sized by the latent it multiplies: the last hidden layer.
-            rate_dim = self.mlp_extractor.policy_net.hidden_sizes[-1]  # type: ignore[attr-defined]
-            _, self.log_std = self.action_dist.proba_distribution_net(  # type: ignore[attr-defined]
-                latent_dim=rate_dim, latent_sde_dim=rate_dim, log_std_init=self.log_std_init  # type: ignore[attr-defined]
-            )
+            self._build_sde_log_std(self.mlp_extractor.policy_net.hidden_sizes[-1])  # type: ignore[attr-defined]
         self.mlp_extractor.restore_spiking_init(0.01 if self.ortho_init else None)  # type: ignore[attr-defined]
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[attr-defined]
-
-
-    def _get_action_dist_from_latent(self, latent_pi: th.Tensor) -> Any:
-        if self._spiking_sde:
-            # forward_actor returned [mean | firing rates]: gSDE's noise is drawn from the rates.
-            n_params = self.mlp_extractor.n_action_params  # type: ignore[attr-defined]
-            return self.action_dist.proba_distribution(  # type: ignore[attr-defined]
-                latent_pi[:, :n_params], self.log_std, latent_pi[:, n_params:]  # type: ignore[attr-defined]
-            )
-        return super()._get_action_dist_from_latent(latent_pi)  # type: ignore[misc]
 
 
 class SpikingActorCriticPolicy(SpikingActorCriticMixin, ActorCriticPolicy):

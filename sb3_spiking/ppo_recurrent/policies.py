@@ -54,7 +54,7 @@ from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
 from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, with_features_extractor
-from sb3_spiking.common.policies import action_param_dim
+from sb3_spiking.common.policies import SpikingSDEMixin, action_param_dim
 from sb3_spiking.snn.decoders import PopulationDecoder
 from sb3_spiking.snn.stateful import StatefulSpikingMLP
 
@@ -65,7 +65,7 @@ def _split_arch(net_arch: list[int] | dict[str, list[int]]) -> tuple[list[int], 
     return list(net_arch), list(net_arch)
 
 
-class SpikingRecurrentActorCriticPolicy(SpikingPolicyMixin, RecurrentActorCriticPolicy):
+class SpikingRecurrentActorCriticPolicy(SpikingSDEMixin, SpikingPolicyMixin, RecurrentActorCriticPolicy):
     """sb3-contrib's ``RecurrentActorCriticPolicy`` whose actor is a spiking network with memory.
 
     >>> model = RecurrentPPO(SpikingRecurrentActorCriticPolicy, "CartPole-v1", policy_kwargs=dict(num_steps=2))
@@ -78,8 +78,12 @@ class SpikingRecurrentActorCriticPolicy(SpikingPolicyMixin, RecurrentActorCritic
     sb3-contrib's policy, plus the spiking options of the README table; ``spiking=False`` gives
     sb3-contrib's LSTM policy unchanged (the ANN twin).
 
-    Not supported with a spiking actor (clear errors): ``use_sde`` (gSDE),
-    ``shared_lstm=True`` (the actor's output is the distribution, not a latent a critic could
+    With ``use_sde=True`` (gSDE, Box actions; RL Zoo's PendulumNoVel-v1 entry uses it) the noise
+    is drawn from each decision's firing rates of the actor's last hidden layer (spike count / T),
+    as in :class:`~sb3_spiking.SpikingActorCriticPolicy`: the real-valued summary of the layer the
+    decoder reads, computed in the same stateful forward, so it carries the memory too.
+
+    Not supported with a spiking actor (clear errors): ``shared_lstm=True`` (the actor's output is the distribution, not a latent a critic could
     share), ``neuron="relu"`` (no membrane to carry). ``spiking_critic=True`` needs
     ``enable_critic_lstm=True`` (the spiking critic takes the critic LSTM's place).
 
@@ -120,7 +124,7 @@ class SpikingRecurrentActorCriticPolicy(SpikingPolicyMixin, RecurrentActorCritic
             raise TypeError(f"recurrent_synapses must be True or False, got {recurrent_synapses!r}")
         self.recurrent_synapses = recurrent_synapses
         if self.spiking:
-            self._check_spiking_recurrent_args(use_sde, shared_lstm, enable_critic_lstm)
+            self._check_spiking_recurrent_args(shared_lstm, enable_critic_lstm)
             if net_arch is None:
                 # SB3 puts no hidden layer after a CNN (nor after sb3-contrib's LSTM there); a spiking actor needs one.
                 cnn = issubclass(features_extractor_class, NatureCNN)
@@ -159,12 +163,7 @@ class SpikingRecurrentActorCriticPolicy(SpikingPolicyMixin, RecurrentActorCritic
         if self.spiking:
             self._build_spiking_memory(lr_schedule)
 
-    def _check_spiking_recurrent_args(self, use_sde: bool, shared_lstm: bool, enable_critic_lstm: bool) -> None:
-        if use_sde:
-            raise ValueError(
-                "SpikingRecurrentActorCriticPolicy does not support gSDE (use_sde=True) yet; "
-                "use use_sde=False, or spiking=False for sb3-contrib's LSTM policy"
-            )
+    def _check_spiking_recurrent_args(self, shared_lstm: bool, enable_critic_lstm: bool) -> None:
         if shared_lstm:
             raise ValueError(
                 "shared_lstm=True shares the actor's LSTM output with the critic; the spiking actor outputs "
@@ -211,6 +210,9 @@ class SpikingRecurrentActorCriticPolicy(SpikingPolicyMixin, RecurrentActorCritic
             nn.init.orthogonal_(decoder.linear.weight, gain=0.01)
             nn.init.zeros_(decoder.linear.bias)
         self.action_net = nn.Identity()
+        if self._spiking_sde:
+            # gSDE's exploration matrix is sized by the latent it multiplies: the last hidden layer.
+            self._build_sde_log_std(pi_arch[-1])
         widths, layers = [actor.state_size], 1
         if self.spiking_critic:
             self.lstm_critic = self._make_spiking_net(1, vf_arch)
@@ -246,7 +248,8 @@ class SpikingRecurrentActorCriticPolicy(SpikingPolicyMixin, RecurrentActorCritic
             starts = episode_starts.reshape(n_seq, -1).transpose(0, 1)  # [S, n_seq]
             width = lstm.state_size
             spikes = c[0, :, :width] if lstm.recurrent_synapses else None
-            result = lstm(x.reshape(-1, x.shape[-1]), h[0, :, :width], starts, spikes)
+            with_rates = self._spiking_sde and lstm is self.lstm_actor  # gSDE's latent after the parameters
+            result = lstm(x.reshape(-1, x.shape[-1]), h[0, :, :width], starts, spikes, with_rates=with_rates)
             out = result[0].view(x.shape[0], n_seq, -1).transpose(0, 1).reshape(-1, result[0].shape[-1])
             last_spikes = result[2].unsqueeze(0) if lstm.recurrent_synapses else None
             return out, self._in_layout(result[1].unsqueeze(0), last_spikes, h)

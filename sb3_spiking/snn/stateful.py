@@ -72,10 +72,13 @@ class StatefulSpikingMLP(SpikingMLP):
         state: torch.Tensor,
         resets: torch.Tensor | None = None,
         spikes: torch.Tensor | None = None,
+        with_rates: bool = False,
     ) -> tuple[torch.Tensor, ...]:
         """``(out, state)``; with recurrent synapses ``(out, state, spikes)``, ``spikes``
         ``[B, state_size]`` being every hidden layer's last spikes (the second part of the state,
-        given back in the next call; None: at rest)."""
+        given back in the next call; None: at rest). ``with_rates``: ``out`` is followed (last
+        dimension) by each decision's firing rates of the last hidden layer (spike count / T,
+        ``[S * B, H_last]``: gSDE's latent)."""
         if state.dim() != 2 or state.shape[1] != self.state_size:
             raise ValueError(f"state must be [batch, {self.state_size}], got {tuple(state.shape)}")
         if spikes is not None and spikes.shape != state.shape:
@@ -111,14 +114,16 @@ class StatefulSpikingMLP(SpikingMLP):
                 new_spikes.append(out[2])
         # each decision's T spikes -> the decoder, [T, S*B, H]
         result = self.decoder(h.transpose(0, 1).reshape(steps, segments * batch, -1))
+        if with_rates:
+            result = torch.cat([result, h.mean(dim=1).reshape(segments * batch, -1)], dim=-1)
         if self.recs is None:
             return result, torch.cat(new_mems, dim=1)
         return result, torch.cat(new_mems, dim=1), torch.cat(new_spikes, dim=1)
 
     def forward_with_rates(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Not available here: the stateless ``SpikingMLP`` method would run without the carried
-        state (the recurrent policy refuses gSDE, the only caller, with a clear error first)."""
-        raise NotImplementedError("StatefulSpikingMLP: call it with a state (gSDE is not supported)")
+        state. Call ``forward(x, state, ..., with_rates=True)``."""
+        raise TypeError("StatefulSpikingMLP needs its state: call forward(x, state, resets, spikes, with_rates=True)")
 
     def numpy_ready(self, batch: int) -> bool:
         return False  # the NumPy route is the stateless forward's
