@@ -438,7 +438,7 @@ def plot(rows: list[dict[str, Any]], env_id: str, path: str, eval_episodes: int)
         values = np.array([[seeds[s][t] for t in steps] for s in sorted(seeds)])
         running = sum((label, s) not in done for s in seeds)
         note = f", {running} unfinished: curve to {steps[-1]} steps" if running else ""
-        (line,) = ax.plot(steps, values.mean(axis=0), label=f"{label} ({len(seeds)} seeds{note})")
+        (line,) = ax.plot(steps, values.mean(axis=0), label=f"{label} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''}{note})")
         ax.fill_between(steps, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2)
     ax.set_xlabel("environment steps")
     ax.set_ylabel(f"return (deterministic, {eval_episodes} episodes)")
