@@ -434,10 +434,18 @@ def plot(rows: list[dict[str, Any]], env_id: str, path: str, eval_episodes: int)
     done = finished_runs(rows, env_id)
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     for label, seeds in curves.items():
-        steps = sorted(set.intersection(*(set(c) for c in seeds.values())))  # steps every seed reached
-        values = np.array([[seeds[s][t] for t in steps] for s in sorted(seeds)])
-        running = sum((label, s) not in done for s in seeds)
+        # Every step any seed was evaluated at, from the last first evaluation on; a finished run
+        # that stopped early (stop-when-solved) keeps its final return from then on, so the
+        # curve runs to the end of the longest run; an unfinished run cuts the curve where it is.
+        unfinished_ends = [max(seeds[s]) for s in seeds if (label, s) not in done]
+        end = min(unfinished_ends) if unfinished_ends else max(max(c) for c in seeds.values())
+        start = max(min(c) for c in seeds.values())
+        steps = sorted(t for t in set().union(*seeds.values()) if start <= t <= end)
+        values = np.array([[seeds[s][max(k for k in seeds[s] if k <= t)] for t in steps] for s in sorted(seeds)])
+        stopped = any(max(seeds[s]) < end for s in seeds)
+        running = len(unfinished_ends)
         note = f", {running} unfinished: curve to {steps[-1]} steps" if running else ""
+        note += ", a stopped run keeps its final return" if stopped else ""
         (line,) = ax.plot(steps, values.mean(axis=0), label=f"{label} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''}{note})")
         ax.fill_between(steps, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2)
     ax.set_xlabel("environment steps")
