@@ -39,7 +39,7 @@ from torch import nn
 from sb3_spiking.common.envs import as_vec_env
 from sb3_spiking.dsqn import DSQN
 from sb3_spiking.snn.network import NATURE_CNN_CONVS, SpikingMLP, SpikingNatureCNN
-from sb3_spiking.snn.options import check_int
+from sb3_spiking.snn.validation import check_int, check_real
 
 #: Exploration rate of the calibration play (Tan et al.: the DQN's own evaluation epsilon).
 CALIBRATION_EPS = 0.05
@@ -236,7 +236,7 @@ def layer_scales(model: DQN, observations: np.ndarray, percentile: float = 99.9,
     :param seed: seeds the subsample of very large layers (see ``MAX_ACTIVATION_SAMPLES``).
     """
     _, layers, _ = _dqn_layers(model)
-    percentile = _check_percentile(percentile)
+    percentile = check_real("percentile", percentile, 0.0, 100.0, low_open=True, note="99.9 in Tan et al.")
     observations = _checked_frames(model, observations)
     rng = np.random.default_rng(seed)
     n = len(observations)
@@ -273,12 +273,6 @@ def layer_scales(model: DQN, observations: np.ndarray, percentile: float = 99.9,
             scale = float(values.max()) or 1.0
         scales.append(scale)
     return scales
-
-
-def _check_percentile(percentile: Any) -> float:
-    if isinstance(percentile, bool) or not isinstance(percentile, (int, float)) or not 0.0 < float(percentile) <= 100.0:
-        raise ValueError(f"percentile must be a number in (0, 100] (99.9 in Tan et al.), got {percentile!r}")
-    return float(percentile)
 
 
 def _new_dsqn(model: DQN, policy: str, policy_kwargs: dict[str, Any]) -> DSQN:
@@ -331,9 +325,8 @@ def convert_dqn(
     """
     policy_name, layers, policy_kwargs = _dqn_layers(model)
     num_steps = check_int("num_steps", num_steps)
-    percentile = _check_percentile(percentile)
-    if isinstance(held_out, bool) or not isinstance(held_out, (int, float)) or not 0.0 <= held_out < 1.0:
-        raise ValueError(f"held_out must be a fraction in [0, 1), got {held_out!r}")
+    percentile = check_real("percentile", percentile, 0.0, 100.0, low_open=True, note="99.9 in Tan et al.")
+    held_out = check_real("held_out", held_out, 0.0, 1.0, high_open=True, note="fraction of the frames held out")
     if isinstance(calibration, (np.ndarray, list, tuple)):
         frames = _checked_frames(model, calibration)
     elif hasattr(calibration, "step") and hasattr(calibration, "reset"):

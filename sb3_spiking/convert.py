@@ -21,7 +21,7 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from sb3_spiking.common.energy import energy_report
 from sb3_spiking.common.envs import make_eval_env
 from sb3_spiking.conversion import CALIBRATION_EPS, convert_dqn, record_frames
-from sb3_spiking.snn.options import check_int
+from sb3_spiking.snn.validation import check_int
 
 #: Seed offset of the evaluation episodes relative to the calibration play.
 EVAL_SEED_OFFSET = 1000

@@ -39,7 +39,7 @@ from stable_baselines3.common.type_aliases import GymEnv
 from stable_baselines3.dqn.policies import DQNPolicy
 
 from sb3_spiking.common.envs import as_vec_env, make_eval_env
-from sb3_spiking.snn.options import check_int
+from sb3_spiking.snn.validation import check_int, check_real
 
 
 def _policy(model: BaseAlgorithm | BasePolicy) -> BasePolicy:
@@ -80,7 +80,7 @@ def fgsm_perturb(model: BaseAlgorithm | BasePolicy, observation: np.ndarray, eps
     :param epsilon: L-infinity size of the perturbation, in preprocessed units (>= 0).
     """
     policy = _policy(model)
-    epsilon = _check_epsilon(epsilon)
+    epsilon = check_real("epsilon", epsilon, 0.0)
     obs, vectorized = policy.obs_to_tensor(observation)
     x = obs.float().detach().requires_grad_(True)
     was_training = policy.training
@@ -102,12 +102,6 @@ def fgsm_perturb(model: BaseAlgorithm | BasePolicy, observation: np.ndarray, eps
     return adv if vectorized else adv[0]
 
 
-def _check_epsilon(epsilon: Any) -> float:
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.floating)) or not 0.0 <= float(epsilon) < np.inf:
-        raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon!r}")
-    return float(epsilon)
-
-
 class FGSMPredictor:
     """Wraps a model so that ``predict`` acts on FGSM-perturbed observations: SB3's
     ``evaluate_policy`` (or any loop calling ``predict``) then measures the attacked agent.
@@ -119,7 +113,7 @@ class FGSMPredictor:
     def __init__(self, model: BaseAlgorithm, epsilon: float) -> None:
         _policy(model)
         self.model = model
-        self.epsilon = _check_epsilon(epsilon)
+        self.epsilon = check_real("epsilon", epsilon, 0.0)
 
     def predict(
         self,
@@ -156,7 +150,7 @@ def fgsm_evaluate(
     """
     _policy(model)
     n_episodes = check_int("n_episodes", n_episodes)
-    epsilons = [_check_epsilon(e) for e in epsilons]
+    epsilons = [check_real("epsilon", e, 0.0) for e in epsilons]
     if not epsilons:
         raise ValueError("epsilons must hold at least one value")
     vec_env = make_eval_env(env, seed) if isinstance(env, str) else as_vec_env(env)

@@ -168,6 +168,9 @@ def test_bad_input(tmp_path):
         SpikingBCQ("MlpPolicy", "Pendulum-v1", dataset="pendulum/tiny-v0", policy_kwargs=dict(net_arch=dict(vf=[8])))
     with pytest.raises(ValueError, match="tau must be a number in"):
         SpikingBCQ("MlpPolicy", "Pendulum-v1", dataset="pendulum/tiny-v0", tau=1.5)
+    # One rule for numbers (sb3_spiking/snn/validation.py): NumPy scalars are numbers here too.
+    model = SpikingBCQ("MlpPolicy", "Pendulum-v1", dataset="pendulum/tiny-v0", gamma=np.float32(0.99), tau=np.float64(0.01))
+    assert (model.gamma, model.tau) == (pytest.approx(0.99), 0.01)
     with pytest.raises(TypeError, match="unknown policy_kwargs"):
         SpikingBCQ("MlpPolicy", "Pendulum-v1", dataset="pendulum/tiny-v0", policy_kwargs=dict(num_step=4))
 

@@ -21,7 +21,7 @@ from torch import nn
 
 from sb3_spiking.common.options import SpikingPolicyMixin, state_action_bounds
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
-from sb3_spiking.snn.options import check_int
+from sb3_spiking.snn.validation import check_int, check_real
 from sb3_spiking.td3.policies import SpikingContinuousCritic
 
 #: log-std range of the VAE encoder and range of the latent samples at decoding (BCQ's values).
@@ -196,8 +196,7 @@ class BCQPolicy(SpikingPolicyMixin, BasePolicy):
         )
         if not isinstance(action_space, spaces.Box):
             raise ValueError(f"BCQ needs a Box action space, got {action_space}")
-        if isinstance(phi, bool) or not isinstance(phi, (int, float)) or not 0.0 <= float(phi) <= 2.0:
-            raise ValueError(f"phi must be a number in [0, 2] (largest perturbation in the scaled action space), got {phi!r}")
+        phi = check_real("phi", phi, 0.0, 2.0, note="largest perturbation in the scaled action space")
         if net_arch is None:
             net_arch = [400, 300]
         if isinstance(net_arch, dict):

@@ -16,14 +16,15 @@ import numpy as np
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.base_class import maybe_make_env
-from stable_baselines3.common.save_util import json_to_data, open_path
 from stable_baselines3.common.preprocessing import get_flattened_obs_dim, is_image_space
+from stable_baselines3.common.save_util import json_to_data, open_path
 from stable_baselines3.common.torch_layers import FlattenExtractor
 from stable_baselines3.common.type_aliases import GymEnv
 
 from sb3_spiking.common import fast_predict
 from sb3_spiking.snn.network import set_train_mode
-from sb3_spiking.snn.options import SpikingOptions, check_bool
+from sb3_spiking.snn.options import SpikingOptions
+from sb3_spiking.snn.validation import check_bool
 
 RL_KEYS = ("spiking_critic", "spiking")
 SPIKING_KEYS = SpikingOptions.field_names() + RL_KEYS

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 import pathlib
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
@@ -23,7 +21,7 @@ from sb3_spiking.dt.policies import DecisionTransformerPolicy, check_action_spac
 from sb3_spiking.offline.algorithm import OfflineAlgorithmMixin
 from sb3_spiking.offline.datasets import check_spaces_match, dataset_to_replay_buffer
 from sb3_spiking.snn.accounting import OpCounter
-from sb3_spiking.snn.options import check_int
+from sb3_spiking.snn.validation import check_int, check_real
 
 SelfDT = TypeVar("SelfDT", bound="SpikingDecisionTransformer")
 
@@ -39,18 +37,6 @@ class DTContext(NamedTuple):
     returns_to_go: np.ndarray  # [n, K] float32, in reward units
     timesteps: np.ndarray  # [n, K] int64, step of each entry within its episode
     lengths: np.ndarray  # [n] int64, real entries (0: no episode yet)
-
-
-def _check_finite(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
-        raise ValueError(f"{name} must be a finite number (a return to condition on), got {value!r}")
-    return float(value)
-
-
-def _check_positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < float(value) < math.inf:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
 
 
 class SpikingDecisionTransformer(OfflineAlgorithmMixin, BaseAlgorithm):
@@ -129,10 +115,10 @@ class SpikingDecisionTransformer(OfflineAlgorithmMixin, BaseAlgorithm):
     ) -> None:
         name = type(self).__name__
         self.context_len = check_int("context_len", context_len)
-        self._target_return = None if target_return is None else _check_finite("target_return", target_return)
+        self._target_return = None if target_return is None else check_real("target_return", target_return, note="a return to condition on")
         self.batch_size = check_int("batch_size", batch_size)
         self.warmup_steps = check_int("warmup_steps", warmup_steps)
-        self.max_grad_norm = _check_positive("max_grad_norm", max_grad_norm)
+        self.max_grad_norm = check_real("max_grad_norm", max_grad_norm, 0.0, low_open=True)
         self.max_ep_len: int | None = None
         self._data: Trajectories | None = None
         self.replay_buffer = None
@@ -242,7 +228,7 @@ class SpikingDecisionTransformer(OfflineAlgorithmMixin, BaseAlgorithm):
 
     @target_return.setter
     def target_return(self, value: float) -> None:
-        self._target_return = _check_finite("target_return", value)
+        self._target_return = check_real("target_return", value, note="a return to condition on")
         if getattr(self, "policy", None) is not None:
             self.policy.target_return = self._target_return
 
@@ -483,9 +469,8 @@ class SpikingDecisionTransformer(OfflineAlgorithmMixin, BaseAlgorithm):
         Other parameters as :meth:`learn`.
         """
         total_timesteps = check_int("total_timesteps", total_timesteps, minimum=0)
-        learning_rate = _check_positive("learning_rate", learning_rate)
-        if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real) or not 0.0 <= gamma <= 1.0:
-            raise ValueError(f"gamma must be a number in [0, 1], got {gamma!r}")
+        learning_rate = check_real("learning_rate", learning_rate, 0.0, low_open=True)
+        gamma = check_real("gamma", gamma, 0.0, 1.0)
         episodes_per_update = check_int("episodes_per_update", episodes_per_update)
         minibatch_size = check_int("minibatch_size", minibatch_size)
         env = maybe_make_env(env, self.verbose)

@@ -15,7 +15,7 @@ from torch.distributions import Categorical, Distribution, Normal
 
 from sb3_spiking.common.options import SpikingPolicyMixin
 from sb3_spiking.dt.transformer import ATTENTIONS, DecisionTransformerNet
-from sb3_spiking.snn.options import check_bool, check_choice, check_int
+from sb3_spiking.snn.validation import check_bool, check_choice, check_int, check_real
 
 #: Spiking options that have no meaning in the transformer (tokens enter as real-valued
 #: embeddings; the action head reads the real-valued residual stream), with their only value.
@@ -126,9 +126,7 @@ class DecisionTransformerPolicy(SpikingPolicyMixin, BasePolicy):
         self.hidden_dim = check_int("hidden_dim", hidden_dim)
         self.n_layers = check_int("n_layers", n_layers)
         self.n_heads = check_int("n_heads", n_heads)
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
-        self.dropout = float(dropout)
+        self.dropout = check_real("dropout", dropout, 0.0, 1.0, high_open=True)
         self.attention = check_choice("attention", attention, ATTENTIONS)
         self.spiking_ffn = check_bool("spiking_ffn", spiking_ffn)
         self.reward_arch = [check_int("reward_arch entry", w) for w in reward_arch]

@@ -26,9 +26,9 @@ def zoo_hyperparams(algo: str, env_id: str) -> tuple[dict[str, Any], int]:
     """RL Zoo's settings for ``algo`` on ``env_id``: (constructor kwargs, n_timesteps); empty and
     0 when the zoo is not installed or has no entry."""
     try:
-        from sb3_spiking.zoo.settings import zoo_file, zoo_kwargs
-
         import gymnasium as gym
+
+        from sb3_spiking.zoo.settings import zoo_file, zoo_kwargs
 
         n_actions = int(np.prod(gym.make(env_id).action_space.shape))
         hp, n_timesteps, _ = zoo_kwargs(zoo_file(algo), env_id, n_actions)

@@ -18,7 +18,7 @@ from sb3_spiking.common.options import SpikingPolicyMixin, with_features_extract
 from sb3_spiking.common.torch_layers import ImageInput
 from sb3_spiking.common.value_networks import image_input_arguments, spiking_value_body
 from sb3_spiking.snn import SpikingOptions
-from sb3_spiking.snn.options import check_int
+from sb3_spiking.snn.validation import check_int
 
 
 class SpikingQuantileNetwork(QuantileNetwork):

@@ -20,6 +20,7 @@ from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, 
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 from sb3_spiking.td3.policies import SpikingContinuousCritic
 
+
 class SpikingSACActor(Actor):
     """Stochastic spiking actor: one :class:`~sb3_spiking.snn.SpikingMLP` whose decoder outputs
     ``2 * action_dim`` values, the Gaussian mean and log-std (clamped to SB3's range), squashed by

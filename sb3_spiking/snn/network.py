@@ -13,7 +13,8 @@ from torch import nn
 from sb3_spiking.snn.decoders import PopulationDecoder, make_decoder
 from sb3_spiking.snn.encoders import _linear_numpy, make_encoder
 from sb3_spiking.snn.neurons import LIF, make_hidden_units
-from sb3_spiking.snn.options import SpikingOptions, check_int
+from sb3_spiking.snn.options import SpikingOptions
+from sb3_spiking.snn.validation import check_int
 
 
 def check_finite_input(x: torch.Tensor, what: str = "observations") -> None:

@@ -14,7 +14,6 @@ decision ``s + 1`` starts, unless ``resets[s]`` says the stream starts afresh th
 from __future__ import annotations
 
 import torch
-
 from torch import nn
 
 from sb3_spiking.snn.network import SpikingMLP, check_finite_input, init_synapse, mark_synapse

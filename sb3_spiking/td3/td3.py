@@ -8,8 +8,8 @@ from stable_baselines3 import TD3
 from stable_baselines3.common.policies import BasePolicy
 
 from sb3_spiking.common.options import SpikingAlgorithmMixin
-from sb3_spiking.td3.proxy import ProxyTargetMixin
 from sb3_spiking.td3.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, SpikingTD3Policy
+from sb3_spiking.td3.proxy import ProxyTargetMixin
 
 
 class SpikingTD3(ProxyTargetMixin, SpikingAlgorithmMixin, TD3):

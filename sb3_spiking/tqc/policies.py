@@ -16,7 +16,7 @@ from torch import nn
 from sb3_spiking.common.options import with_features_extractor
 from sb3_spiking.sac.policies import SpikingGaussianActorPolicyMixin, SpikingSACActor
 from sb3_spiking.snn import SpikingOptions
-from sb3_spiking.snn.options import check_int
+from sb3_spiking.snn.validation import check_int
 from sb3_spiking.td3.policies import add_spiking_q_networks
 
 
