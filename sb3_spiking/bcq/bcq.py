@@ -14,7 +14,7 @@ from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from stable_baselines3.common.utils import polyak_update
 
 from sb3_spiking.bcq.policies import BCQPolicy, MlpPolicy
-from sb3_spiking.common.options import SpikingAlgorithmMixin
+from sb3_spiking.common.options import SpikingAlgorithmMixin, store_resolved_policy_kwargs
 from sb3_spiking.offline.algorithm import OfflineAlgorithmMixin
 from sb3_spiking.offline.datasets import check_spaces_match, dataset_to_replay_buffer
 from sb3_spiking.snn.validation import check_int, check_real
@@ -114,7 +114,7 @@ class SpikingBCQ(OfflineAlgorithmMixin, SpikingAlgorithmMixin, OffPolicyAlgorith
         self.set_random_seed(self.seed)
         self.policy = self.policy_class(self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs)
         self.policy = self.policy.to(self.device)
-        self.policy_kwargs = {**self.policy_kwargs, **self.policy._spiking_constructor_parameters()}
+        store_resolved_policy_kwargs(self)
         self.replay_buffer = None  # type: ignore[assignment]
         if self.dataset is not None:
             self._load_data()

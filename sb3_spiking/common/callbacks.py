@@ -125,7 +125,10 @@ class StopTrainingWhenSolved(BaseCallback):
         self.solved_at: int | None = None  # num_timesteps when training stopped, if it did
 
     def _init_callback(self) -> None:
-        from stable_baselines3.common.callbacks import EvalCallback, StopTrainingOnRewardThreshold
+        from stable_baselines3.common.callbacks import (
+            EvalCallback,
+            StopTrainingOnRewardThreshold,
+        )
         from stable_baselines3.common.env_util import make_vec_env
         from stable_baselines3.common.vec_env import VecNormalize
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import pathlib
 import warnings
@@ -33,10 +34,14 @@ SPIKING_KEYS = SpikingOptions.field_names() + RL_KEYS
 class SpikingPolicyMixin:
     """Parses and stores the spiking options of a policy; used by every spiking policy class.
 
-    Subclasses call :meth:`_init_spiking` *before* the SB3 constructor (which builds the
-    networks); put the mixin first in the bases so that its ``_get_constructor_parameters`` adds
-    every spiking option to SB3's (``save``/``load`` then restore them all).
-    ``spiking_defaults`` holds an algorithm's own defaults, if it needs any.
+    Put the mixin first in the bases, before the SB3 policy class. Its constructor takes the SB3
+    class's parameters plus the spiking options: every keyword the SB3 constructor does not name is
+    a spiking option (an unknown one gets an error listing them). It resolves them *before* the SB3
+    constructor builds the networks, then calls it with the arguments :meth:`_sb3_arguments` returns
+    (the hook where a policy adjusts SB3's arguments, e.g. a default ``net_arch`` for a spiking
+    body). A subclass that needs its own constructor calls :meth:`_init_spiking` first, then SB3's.
+    ``_get_constructor_parameters`` adds every spiking option to SB3's (``save``/``load`` then
+    restore them all). ``spiking_defaults`` holds an algorithm's own defaults, if it needs any.
     """
 
     spiking_defaults: ClassVar[dict[str, Any]] = {}
@@ -72,6 +77,21 @@ class SpikingPolicyMixin:
                 )
         return options, spiking, spiking_critic
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if "spiking_options" in self.__dict__:  # a subclass constructor resolved them (_init_spiking)
+            super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+            return
+        signature = inspect.signature(super().__init__)  # the SB3 policy class's constructor
+        self._init_spiking({k: kwargs.pop(k) for k in list(kwargs) if k not in signature.parameters})
+        arguments = signature.bind(*args, **kwargs)
+        arguments.apply_defaults()
+        super().__init__(**self._sb3_arguments(dict(arguments.arguments)))  # type: ignore[call-arg]
+
+    def _sb3_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The SB3 constructor's arguments (every parameter, by name), adjusted for this policy;
+        the spiking options are resolved already (``self.spiking``, ``self.spiking_options``)."""
+        return arguments
+
     def _init_spiking(self, spiking_kwargs: dict[str, Any]) -> None:
         self.spiking_options, self.spiking, self.spiking_critic = self._resolve_spiking(spiking_kwargs)
 
@@ -85,16 +105,16 @@ class SpikingPolicyMixin:
         resolved = {k: v for k, v in policy_kwargs.items() if k not in SPIKING_KEYS}
         return {**resolved, **_constructor_parameters(options, spiking_, spiking_critic)}
 
-    #: What SB3's ``set_training_mode`` of the base policy switches: attribute names, or ``""`` for
-    #: the whole policy (``BasePolicy``); TD3/SAC switch ``actor`` and ``critic`` (not the
-    #: targets), DQN ``q_net``.
-    training_mode_parts: ClassVar[tuple[str, ...]] = ("",)
+    #: What SB3's ``set_training_mode`` of the base policy switches: the submodules named here
+    #: (TD3/SAC: ``actor`` and ``critic``, not the targets; DQN: ``q_net``), or the whole policy
+    #: when the tuple is empty (``BasePolicy``'s rule).
+    training_mode_parts: ClassVar[tuple[str, ...]] = ()
 
     def set_training_mode(self, mode: bool) -> None:
         """Same effect as SB3's ``set_training_mode`` of the base policy, 4-6x cheaper
         (:func:`~sb3_spiking.snn.network.set_train_mode`); it runs before every ``predict``."""
-        for part in self.training_mode_parts:
-            set_train_mode(getattr(self, part) if part else self, mode)  # type: ignore[arg-type]
+        for part in self.training_mode_parts or (None,):
+            set_train_mode(self if part is None else getattr(self, part), mode)  # type: ignore[arg-type]
         self.__dict__["training"] = mode
 
     def predict(
@@ -146,6 +166,57 @@ class SpikingPolicyMixin:
 
 def _constructor_parameters(options: SpikingOptions, spiking: bool, spiking_critic: bool) -> dict[str, Any]:
     return {**options.to_dict(), "spiking": spiking, "spiking_critic": spiking_critic}
+
+
+class SpikingActorCriticNetworksMixin(SpikingPolicyMixin):
+    """``make_actor``/``make_critic`` of the off-policy actor-critic policies (TD3/DDPG, SAC, TQC):
+    the spiking actor replaces SB3's when ``spiking``, the spiking critic SB3's when ``spiking``
+    and ``spiking_critic``; both are built from SB3's own ``actor_kwargs``/``critic_kwargs``."""
+
+    #: spiking networks of the concrete policy (built with the SB3 policy's actor/critic kwargs)
+    spiking_actor_class: ClassVar[type[torch.nn.Module]]
+    spiking_critic_class: ClassVar[type[torch.nn.Module]]
+    training_mode_parts = ("actor", "critic")
+    actor_kwargs: dict[str, Any]
+    critic_kwargs: dict[str, Any]
+
+    def make_actor(self, features_extractor: Any = None) -> Any:
+        if not self.spiking:
+            return super().make_actor(features_extractor)  # type: ignore[misc]
+        actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)  # type: ignore[attr-defined]
+        return self.spiking_actor_class(**actor_kwargs, spiking_options=self.spiking_options).to(self.device)  # type: ignore[attr-defined]
+
+    def make_critic(self, features_extractor: Any = None) -> Any:
+        if not (self.spiking and self.spiking_critic):
+            return super().make_critic(features_extractor)  # type: ignore[misc]
+        critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)  # type: ignore[attr-defined]
+        return self.spiking_critic_class(**critic_kwargs, spiking_options=self.spiking_options).to(self.device)  # type: ignore[attr-defined]
+
+
+class SpikingModelMixin:
+    """For the networks inside a policy that take ``spiking_options`` (actors, Q-networks): SB3's
+    ``_get_constructor_parameters`` plus those options. Put it first in the bases."""
+
+    spiking_options: SpikingOptions
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()  # type: ignore[misc]
+        data["spiking_options"] = self.spiking_options
+        return data
+
+
+def store_resolved_policy_kwargs(model: Any) -> None:
+    """Write the resolved spiking options of ``model.policy`` (the user's choices plus this
+    version's defaults) into ``model.policy_kwargs``, which SB3 saves with the model: a saved
+    agent reloads with exactly the options it was trained with, even if a later release changes
+    a default. Every algorithm calls it right after building its policy."""
+    if isinstance(model.policy, SpikingPolicyMixin):
+        model.policy_kwargs = {**model.policy_kwargs, **model.policy._spiking_constructor_parameters()}
+
+
+def sb3_policy_aliases(mlp_policy: type, cnn_policy: type, multi_input_policy: type) -> dict[str, type]:
+    """An algorithm's ``policy_aliases`` for SB3's three policy names."""
+    return {"MlpPolicy": mlp_policy, "CnnPolicy": cnn_policy, "MultiInputPolicy": multi_input_policy}
 
 
 def with_features_extractor(base: type, extractor: type, name: str, doc: str) -> type:
@@ -247,8 +318,7 @@ class SpikingAlgorithmMixin:
 
     def _setup_model(self) -> None:
         super()._setup_model()  # type: ignore[misc]
-        if isinstance(self.policy, SpikingPolicyMixin):
-            self.policy_kwargs = {**self.policy_kwargs, **self.policy._spiking_constructor_parameters()}
+        store_resolved_policy_kwargs(self)
 
     def _setup_learn(self, total_timesteps: int, *args: Any, **kwargs: Any) -> Any:
         """SB3's ``_setup_learn``, plus a warning when the budget ends before ``learning_starts``

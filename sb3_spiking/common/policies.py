@@ -17,16 +17,18 @@ from gymnasium import spaces
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.torch_layers import (
-    BaseFeaturesExtractor,
     CombinedExtractor,
-    FlattenExtractor,
     MlpExtractor,
     NatureCNN,
 )
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
-from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, with_features_extractor
+from sb3_spiking.common.options import (
+    SpikingPolicyMixin,
+    flat_feature_bounds,
+    with_features_extractor,
+)
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 from sb3_spiking.snn.decoders import PopulationDecoder
 
@@ -148,10 +150,10 @@ class SpikingActorCriticMixin(SpikingPolicyMixin):
         """gSDE on a spiking actor (SB3 uses gSDE for Box actions only; MaskablePPO has none)."""
         return self.spiking and getattr(self, "use_sde", False) and isinstance(self.action_space, spaces.Box)  # type: ignore[attr-defined]
 
-    def _check_spiking_args(self, kwargs: dict[str, Any], features_extractor_class: type) -> dict[str, Any]:
-        if self.spiking and kwargs.get("net_arch") is None and issubclass(features_extractor_class, NatureCNN):
-            kwargs["net_arch"] = dict(pi=[256], vf=[])  # SB3 has no hidden layer after the CNN; a spiking actor needs one
-        return kwargs
+    def _sb3_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        if self.spiking and arguments["net_arch"] is None and issubclass(arguments["features_extractor_class"], NatureCNN):
+            arguments["net_arch"] = dict(pi=[256], vf=[])  # SB3 has no hidden layer after the CNN; a spiking actor needs one
+        return arguments
 
     def _build_mlp_extractor(self) -> None:
         if not self.spiking:
@@ -188,7 +190,6 @@ class SpikingActorCriticMixin(SpikingPolicyMixin):
         self.mlp_extractor.restore_spiking_init(0.01 if self.ortho_init else None)  # type: ignore[attr-defined]
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)  # type: ignore[attr-defined]
 
-
     def _get_action_dist_from_latent(self, latent_pi: th.Tensor) -> Any:
         if self._spiking_sde:
             # forward_actor returned [mean | firing rates]: gSDE's noise is drawn from the rates.
@@ -211,49 +212,6 @@ class SpikingActorCriticPolicy(SpikingActorCriticMixin, ActorCriticPolicy):
     last hidden layer, the real-valued summary of the layer the decoder reads; ``sde_sample_freq``,
     ``log_std_init``, ``full_std`` and ``use_expln`` mean what they mean in SB3.
     """
-
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        lr_schedule: Schedule,
-        net_arch: list[int] | dict[str, list[int]] | None = None,
-        activation_fn: type[nn.Module] = nn.Tanh,
-        ortho_init: bool = True,
-        use_sde: bool = False,
-        log_std_init: float = 0.0,
-        full_std: bool = True,
-        use_expln: bool = False,
-        squash_output: bool = False,
-        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
-        features_extractor_kwargs: dict[str, Any] | None = None,
-        share_features_extractor: bool = True,
-        normalize_images: bool = True,
-        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
-        optimizer_kwargs: dict[str, Any] | None = None,
-        **spiking_kwargs: Any,
-    ) -> None:
-        self._init_spiking(spiking_kwargs)
-        kwargs = self._check_spiking_args(dict(net_arch=net_arch, use_sde=use_sde), features_extractor_class)
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            kwargs["net_arch"],
-            activation_fn,
-            ortho_init,
-            use_sde,
-            log_std_init,
-            full_std,
-            use_expln,
-            squash_output,
-            features_extractor_class,
-            features_extractor_kwargs,
-            share_features_extractor,
-            normalize_images,
-            optimizer_class,
-            optimizer_kwargs,
-        )
 
 
 SpikingActorCriticCnnPolicy = with_features_extractor(
@@ -279,39 +237,6 @@ class SpikingMaskableActorCriticPolicy(SpikingActorCriticMixin, MaskableActorCri
     (which requires its own policy base class): ``MaskablePPO(SpikingMaskableActorCriticPolicy, env)``.
     Masks apply to the logits the spiking decoder outputs. Options as :class:`SpikingActorCriticPolicy`.
     """
-
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        lr_schedule: Schedule,
-        net_arch: list[int] | dict[str, list[int]] | None = None,
-        activation_fn: type[nn.Module] = nn.Tanh,
-        ortho_init: bool = True,
-        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
-        features_extractor_kwargs: dict[str, Any] | None = None,
-        share_features_extractor: bool = True,
-        normalize_images: bool = True,
-        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
-        optimizer_kwargs: dict[str, Any] | None = None,
-        **spiking_kwargs: Any,
-    ) -> None:
-        self._init_spiking(spiking_kwargs)
-        kwargs = self._check_spiking_args(dict(net_arch=net_arch), features_extractor_class)
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            kwargs["net_arch"],
-            activation_fn,
-            ortho_init,
-            features_extractor_class,
-            features_extractor_kwargs,
-            share_features_extractor,
-            normalize_images,
-            optimizer_class,
-            optimizer_kwargs,
-        )
 
 
 #: ``policy_aliases`` of :class:`~sb3_spiking.SpikingPPO` and :class:`~sb3_spiking.SpikingA2C`.

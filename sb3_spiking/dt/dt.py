@@ -13,7 +13,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm, maybe_make_env
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
-from sb3_spiking.common.options import match_stored_policy_kwargs
+from sb3_spiking.common.options import match_stored_policy_kwargs, store_resolved_policy_kwargs
 from sb3_spiking.dt.context import ContextActingMixin, DTContext
 from sb3_spiking.dt.data import Trajectories
 from sb3_spiking.dt.energy import context_energy_report
@@ -154,7 +154,7 @@ class SpikingDecisionTransformer(ReinforceFineTuneMixin, ContextActingMixin, Off
         kwargs = {"max_ep_len": self.max_ep_len or 1000, **self.policy_kwargs}
         self.policy = self.policy_class(self.observation_space, self.action_space, self.lr_schedule, **kwargs)
         self.policy = self.policy.to(self.device)
-        self.policy_kwargs = {**self.policy_kwargs, **self.policy._spiking_constructor_parameters()}
+        store_resolved_policy_kwargs(self)
         if fresh:
             assert self._data is not None
             data = self._data

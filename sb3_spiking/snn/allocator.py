@@ -32,7 +32,8 @@ MMAP_THRESHOLD = 256 * 1024 * 1024
 TRIM_THRESHOLD = 1024 * 1024 * 1024
 
 _ON, _OFF = ("1", "true", "on", "yes", ""), ("0", "false", "off", "no")
-_done: bool | None = None  # None: not tried yet; else whether the thresholds were set
+_attempted = False  # keep_freed_memory ran once in this process (it never runs twice)
+_thresholds_set = False  # ... and set both thresholds
 
 
 def keep_freed_memory() -> bool:
@@ -43,13 +44,13 @@ def keep_freed_memory() -> bool:
 
     :raises ValueError: when ``SB3_SPIKING_KEEP_MEMORY`` is not one of 1/0, true/false, on/off, yes/no.
     """
-    global _done
-    if _done is not None:
-        return _done
+    global _attempted, _thresholds_set
+    if _attempted:
+        return _thresholds_set
     value = os.environ.get(ENV_VAR, "1").strip().lower()
     if value not in _ON + _OFF:
         raise ValueError(f"{ENV_VAR}={value!r}: allowed values are {', '.join(_ON + _OFF)}")
-    _done = False
+    _attempted = True
     if value in _OFF or not sys.platform.startswith("linux"):
         return False
     try:
@@ -58,5 +59,5 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    _done = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-    return _done
+    _thresholds_set = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    return _thresholds_set

@@ -138,8 +138,17 @@ class SpikingNetwork(nn.Module):
 
     # -- the dense part shared by every body: (Linear -> LIF) x L -> decoder --------------------
     fcs: nn.ModuleList
+    #: the hidden units after each ``fcs`` layer: :class:`~sb3_spiking.snn.LIF` neurons, or
+    #: :class:`~sb3_spiking.snn.neurons.ReLUUnits` with ``neuron="relu"``. The attribute keeps the
+    #: name it had when only LIF layers existed: it is part of every saved state dict and of the
+    #: layer names users log (``actor.mu.0.lifs.0``). :attr:`hidden_units` names it for what it holds.
     lifs: nn.ModuleList
     decoder: nn.Module
+
+    @property
+    def hidden_units(self) -> nn.ModuleList:
+        """The hidden units after each ``fcs`` layer (LIF or ReLU units): the same list as ``lifs``."""
+        return self.lifs
 
     def _build_head(
         self,
@@ -151,7 +160,7 @@ class SpikingNetwork(nn.Module):
         extra_synapses: Sequence[nn.Module] = (),
         first_input_power: float = 1.0,
     ) -> None:
-        """Create ``fcs``/``lifs`` (one spiking layer per ``hidden_sizes`` entry) and the decoder,
+        """Create ``fcs``/``lifs`` (one hidden layer per ``hidden_sizes`` entry) and the decoder,
         tag every synapse for the accounting and initialise the spiking ones (``init_synapse``);
         ``extra_synapses`` (e.g. convolutions before the dense part) are initialised too, and
         ``first_input_power`` is the mean square of the first synapse's real-valued input."""
@@ -186,13 +195,13 @@ class SpikingNetwork(nn.Module):
     def _run_dense(self, h: torch.Tensor, constant: bool) -> torch.Tensor:
         """Spikes ``[T, B, H_last]`` of the dense layers; ``h`` is ``[B, F]`` when ``constant`` (the
         first layer then runs once), else ``[T, B, F]`` (each layer runs once on all T*B rows)."""
-        for fc, lif in zip(self.fcs, self.lifs):
+        for fc, units in zip(self.fcs, self.hidden_units, strict=True):
             if constant:
-                h = lif(fc(h), self.num_steps)
+                h = units(fc(h), self.num_steps)
                 constant = False
             else:
                 steps, batch = h.shape[:2]
-                h = lif(fc(h.flatten(0, 1)).view(steps, batch, -1))
+                h = units(fc(h.flatten(0, 1)).view(steps, batch, -1))
         return h
 
 
@@ -297,13 +306,13 @@ class SpikingMLP(SpikingNetwork):
         encoder = self.encoder
         h = encoder.numpy_forward(obs)
         constant = encoder.constant
-        for fc, lif in zip(self.fcs, self.lifs):
+        for fc, units in zip(self.fcs, self.hidden_units, strict=True):
             if constant:
-                h = lif.numpy_forward(_linear_numpy(fc, h), self.num_steps)
+                h = units.numpy_forward(_linear_numpy(fc, h), self.num_steps)
                 constant = False
             else:
                 steps, batch = h.shape[:2]
-                h = lif.numpy_forward(_linear_numpy(fc, h.reshape(steps * batch, -1)).reshape(steps, batch, -1))
+                h = units.numpy_forward(_linear_numpy(fc, h.reshape(steps * batch, -1)).reshape(steps, batch, -1))
         return self.decoder.numpy_forward(h)
 
 
