@@ -14,9 +14,10 @@ the next step (the spiking decision transformer's backward buffers exceed 32 MiB
 automatic threshold). The cost is that the process keeps its peak heap size (memory is reused, not
 leaked). It is process-wide, so an ANN trained in the same process benefits as well (the speed
 benchmarks time both in one process). Every :class:`~sb3_spiking.snn.neurons.LIF` layer calls it
-when built (so every spiking network, the decision transformer included); set the
-environment variable ``SB3_SPIKING_KEEP_MEMORY=0`` to leave the allocator alone. No effect (and
-no error) where the C library is not glibc.
+when built (so every spiking network, the decision transformer included). To leave the allocator
+alone: ``LIF.keep_freed_memory = False`` in code before the first network is built, or the
+environment variable ``SB3_SPIKING_KEEP_MEMORY=0``. No effect (and no error) where the C library
+is not glibc.
 """
 
 from __future__ import annotations
