@@ -23,7 +23,7 @@ from stable_baselines3.common.torch_layers import FlattenExtractor
 from stable_baselines3.common.type_aliases import GymEnv
 
 from sb3_spiking.common import fast_predict
-from sb3_spiking.snn.network import set_train_mode
+from sb3_spiking.snn.network import has_forward_hooks, set_train_mode
 from sb3_spiking.snn.options import SpikingOptions
 from sb3_spiking.snn.validation import check_bool
 
@@ -136,7 +136,7 @@ class SpikingPolicyMixin:
     def _numpy_predict(self, observation: Any, deterministic: bool) -> np.ndarray | None:
         """Actions for ``observation`` without torch, or None where only SB3's route applies."""
         net = self._numpy_net(deterministic) if self.spiking else None
-        if net is None:
+        if net is None or has_forward_hooks(self):  # type: ignore[arg-type]  # hooks must fire: SB3's route
             return None
         batch = fast_predict.numpy_observation(self, net[0], observation)
         if batch is None or not fast_predict.ready(net[1], batch[0].shape[0]):
