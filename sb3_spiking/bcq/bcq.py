@@ -14,7 +14,7 @@ from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from stable_baselines3.common.utils import polyak_update
 
 from sb3_spiking.bcq.policies import BCQPolicy, MlpPolicy
-from sb3_spiking.common.options import SpikingAlgorithmMixin, store_resolved_policy_kwargs
+from sb3_spiking.common.mixins import SpikingAlgorithmMixin, store_resolved_policy_kwargs
 from sb3_spiking.offline.algorithm import OfflineAlgorithmMixin
 from sb3_spiking.offline.datasets import check_spaces_match, dataset_to_replay_buffer
 from sb3_spiking.snn.validation import check_int, check_real

@@ -19,7 +19,8 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, Flatten
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 
-from sb3_spiking.common.options import SpikingPolicyMixin, state_action_bounds
+from sb3_spiking.common.mixins import SpikingPolicyMixin
+from sb3_spiking.common.options import state_action_bounds
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 from sb3_spiking.snn.validation import check_int, check_real
 from sb3_spiking.td3.policies import SpikingContinuousCritic

@@ -24,11 +24,8 @@ from stable_baselines3.common.torch_layers import (
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
-from sb3_spiking.common.options import (
-    SpikingPolicyMixin,
-    flat_feature_bounds,
-    with_features_extractor,
-)
+from sb3_spiking.common.mixins import SpikingPolicyMixin, with_features_extractor
+from sb3_spiking.common.options import flat_feature_bounds
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 from sb3_spiking.snn.decoders import PopulationDecoder
 

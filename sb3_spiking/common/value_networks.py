@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, NatureCNN
 
-from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds
+from sb3_spiking.common.mixins import SpikingPolicyMixin
+from sb3_spiking.common.options import flat_feature_bounds
 from sb3_spiking.common.torch_layers import ImageInput
 from sb3_spiking.snn import SpikingMLP, SpikingNatureCNN, SpikingNetwork, SpikingOptions
 

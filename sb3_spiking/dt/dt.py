@@ -13,7 +13,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm, maybe_make_env
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, Schedule
 
-from sb3_spiking.common.options import match_stored_policy_kwargs, store_resolved_policy_kwargs
+from sb3_spiking.common.mixins import match_stored_policy_kwargs, store_resolved_policy_kwargs
 from sb3_spiking.dt.context import ContextActingMixin, DTContext
 from sb3_spiking.dt.data import Trajectories
 from sb3_spiking.dt.energy import context_energy_report

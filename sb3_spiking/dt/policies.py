@@ -13,7 +13,7 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 from torch.distributions import Categorical, Distribution, Normal
 
-from sb3_spiking.common.options import SpikingPolicyMixin
+from sb3_spiking.common.mixins import SpikingPolicyMixin
 from sb3_spiking.dt.transformer import ATTENTIONS, DecisionTransformerNet
 from sb3_spiking.snn.validation import check_bool, check_choice, check_int, check_real
 

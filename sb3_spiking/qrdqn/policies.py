@@ -16,7 +16,7 @@ from stable_baselines3.common.torch_layers import (
 )
 from torch import nn
 
-from sb3_spiking.common.options import SpikingModelMixin, with_features_extractor
+from sb3_spiking.common.mixins import SpikingModelMixin, with_features_extractor
 from sb3_spiking.common.torch_layers import ImageInput
 from sb3_spiking.common.value_networks import (
     SpikingValuePolicyMixin,

@@ -8,7 +8,7 @@ from gymnasium import spaces
 from sb3_contrib import QRDQN
 from stable_baselines3.common.policies import BasePolicy
 
-from sb3_spiking.common.options import SpikingAlgorithmMixin, sb3_policy_aliases
+from sb3_spiking.common.mixins import SpikingAlgorithmMixin, sb3_policy_aliases
 from sb3_spiking.qrdqn.policies import (
     CnnPolicy,
     MlpPolicy,

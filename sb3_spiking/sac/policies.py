@@ -19,12 +19,8 @@ from stable_baselines3.sac.policies import LOG_STD_MAX, LOG_STD_MIN, Actor, SACP
 from torch import nn
 
 from sb3_spiking.common import fast_predict
-from sb3_spiking.common.options import (
-    SpikingActorCriticNetworksMixin,
-    SpikingModelMixin,
-    flat_feature_bounds,
-    with_features_extractor,
-)
+from sb3_spiking.common.mixins import SpikingActorCriticNetworksMixin, SpikingModelMixin, with_features_extractor
+from sb3_spiking.common.options import flat_feature_bounds
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 from sb3_spiking.td3.policies import SpikingContinuousCritic
 

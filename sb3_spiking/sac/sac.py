@@ -7,7 +7,7 @@ from typing import ClassVar
 from stable_baselines3 import SAC
 from stable_baselines3.common.policies import BasePolicy
 
-from sb3_spiking.common.options import SpikingAlgorithmMixin, sb3_policy_aliases
+from sb3_spiking.common.mixins import SpikingAlgorithmMixin, sb3_policy_aliases
 from sb3_spiking.sac.policies import (
     CnnPolicy,
     MlpPolicy,

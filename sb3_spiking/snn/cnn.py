@@ -12,7 +12,6 @@ from sb3_spiking.snn.neurons import LIF
 from sb3_spiking.snn.options import SpikingOptions
 from sb3_spiking.snn.validation import check_int
 
-
 #: (out_channels, kernel, stride) of the Nature-DQN convolutions (Mnih et al., 2015).
 NATURE_CNN_CONVS = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
 

@@ -17,13 +17,8 @@ from stable_baselines3.td3.policies import Actor, TD3Policy
 from torch import nn
 
 from sb3_spiking.common import fast_predict
-from sb3_spiking.common.options import (
-    SpikingActorCriticNetworksMixin,
-    SpikingModelMixin,
-    flat_feature_bounds,
-    state_action_bounds,
-    with_features_extractor,
-)
+from sb3_spiking.common.mixins import SpikingActorCriticNetworksMixin, SpikingModelMixin, with_features_extractor
+from sb3_spiking.common.options import flat_feature_bounds, state_action_bounds
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 
 

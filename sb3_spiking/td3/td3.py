@@ -7,7 +7,7 @@ from typing import ClassVar
 from stable_baselines3 import TD3
 from stable_baselines3.common.policies import BasePolicy
 
-from sb3_spiking.common.options import SpikingAlgorithmMixin, sb3_policy_aliases
+from sb3_spiking.common.mixins import SpikingAlgorithmMixin, sb3_policy_aliases
 from sb3_spiking.td3.policies import (
     CnnPolicy,
     MlpPolicy,

@@ -15,7 +15,7 @@ from stable_baselines3.common.torch_layers import (
 )
 from torch import nn
 
-from sb3_spiking.common.options import with_features_extractor
+from sb3_spiking.common.mixins import with_features_extractor
 from sb3_spiking.sac.policies import SpikingGaussianActorPolicyMixin, SpikingSACActor
 from sb3_spiking.snn import SpikingOptions
 from sb3_spiking.snn.validation import check_int

@@ -7,7 +7,7 @@ from typing import ClassVar
 from sb3_contrib import TQC
 from stable_baselines3.common.policies import BasePolicy
 
-from sb3_spiking.common.options import SpikingAlgorithmMixin, sb3_policy_aliases
+from sb3_spiking.common.mixins import SpikingAlgorithmMixin, sb3_policy_aliases
 from sb3_spiking.tqc.policies import (
     CnnPolicy,
     MlpPolicy,
