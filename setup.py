@@ -96,6 +96,7 @@ setup(
         "tests": [
             "pytest",
             "pytest-xdist",
+            "ruff>=0.17,<0.18",  # .ci/run: `ruff check .` and `ruff format --check .` (config: pyproject.toml)
             "gymnasium[classic-control,mujoco]>=1.0",  # mujoco: the PopSAN zoo config smoke test
             "tensorboard",
             "ale-py>=0.9",  # the DSQN Atari smoke test (ROMs ship inside ale-py)

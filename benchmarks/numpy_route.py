@@ -6,6 +6,7 @@ Prints, per model, the median time per ``predict`` of the rounds with the route 
 and off (``SpikingNetwork.numpy_inference = False``: everything through SB3's torch route). The
 figure is quoted in ``SpikingMLP._numpy_path_ok``'s docstring.
 """
+
 import statistics
 import sys
 import time
@@ -20,7 +21,9 @@ torch.set_num_threads(1)
 
 models = {
     "SpikingTD3 Pendulum [400,300] T=5": SpikingTD3("MlpPolicy", "Pendulum-v1", seed=0),
-    "SpikingTD3 Pendulum [256,256] T=5": SpikingTD3("MlpPolicy", "Pendulum-v1", seed=0, policy_kwargs=dict(net_arch=[256, 256])),
+    "SpikingTD3 Pendulum [256,256] T=5": SpikingTD3(
+        "MlpPolicy", "Pendulum-v1", seed=0, policy_kwargs=dict(net_arch=[256, 256])
+    ),
     "DSQN CartPole [64,64] T=5": DSQN("MlpPolicy", "CartPole-v1", seed=0),
     "SpikingPPO CartPole [64,64] T=5": SpikingPPO("MlpPolicy", "CartPole-v1", seed=0),
 }

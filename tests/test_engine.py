@@ -111,7 +111,7 @@ def test_init_makes_every_layer_fire():
         h = net.encoder(torch.rand(256, 3) * 2 - 1)
         rates = []
         with torch.no_grad():
-            for i, (fc, lif) in enumerate(zip(net.fcs, net.lifs)):
+            for i, (fc, lif) in enumerate(zip(net.fcs, net.lifs, strict=False)):
                 h = lif(fc(h), net.num_steps) if i == 0 and net.encoder.constant else lif(fc(h.flatten(0, 1)).view(5, 256, -1))
                 rates.append(h.mean().item())
         assert all(0.02 < r < 0.6 for r in rates), (encoder, rates)

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("rl_zoo3")
 
-from sb3_spiking.zoo import plugin  # noqa: E402
+from sb3_spiking.zoo import plugin
 
 
 def _one_mismatch_line(err: str, where: str) -> str:
@@ -17,7 +17,9 @@ def _one_mismatch_line(err: str, where: str) -> str:
     assert len(lines) == 1, err
     assert "Traceback" not in err
     line = lines[0]
-    assert line.startswith(f"sb3-spiking: rl_zoo3 {plugin.rl_zoo3_version()} does not match what sb3-spiking patches in {where}")
+    assert line.startswith(
+        f"sb3-spiking: rl_zoo3 {plugin.rl_zoo3_version()} does not match what sb3-spiking patches in {where}"
+    )
     assert f"tested with rl_zoo3{plugin.TESTED_RL_ZOO3}" in line
     return line
 

@@ -9,7 +9,7 @@ critics spiking; the VAE stays an ANN.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch as th
 from gymnasium import spaces
@@ -158,7 +158,7 @@ class BCQPolicy(SpikingPolicyMixin, BasePolicy):
     """
 
     training_mode_parts = ("actor", "critic", "vae")
-    spiking_defaults = {"spiking_critic": True}
+    spiking_defaults: ClassVar[dict[str, Any]] = {"spiking_critic": True}
     actor: PerturbationActor
     actor_target: PerturbationActor
     critic: ContinuousCritic

@@ -7,7 +7,6 @@
   written back into ``policy_kwargs``, ``load`` that accepts the dict a model was built with).
 """
 
-
 from __future__ import annotations
 
 import inspect
@@ -365,7 +364,7 @@ def match_stored_policy_kwargs(
             resolved[key] = stored[key]
     try:
         same = bool(resolved == stored)
-    except Exception:  # noqa: BLE001 (an element's __eq__ may refuse, e.g. arrays): not the same
+    except Exception:
         same = False
     if same:
         del kwargs["policy_kwargs"]

@@ -8,7 +8,6 @@ store and save these options with a policy or an algorithm are in :mod:`sb3_spik
 (they were defined here; their names stay importable from this module).
 """
 
-
 from __future__ import annotations
 
 from typing import Any
@@ -72,7 +71,20 @@ def state_action_bounds(
 
 
 #: Names that moved to :mod:`sb3_spiking.common.mixins` (old imports from here keep working).
-_MOVED_TO_MIXINS = frozenset(('SpikingPolicyMixin', 'SpikingActorCriticNetworksMixin', 'SpikingModelMixin', 'store_resolved_policy_kwargs', 'sb3_policy_aliases', 'with_features_extractor', 'make_env_checked', 'SpikingAlgorithmMixin', 'match_stored_policy_kwargs', '_stored_data'))
+_MOVED_TO_MIXINS = frozenset(
+    (
+        "SpikingPolicyMixin",
+        "SpikingActorCriticNetworksMixin",
+        "SpikingModelMixin",
+        "store_resolved_policy_kwargs",
+        "sb3_policy_aliases",
+        "with_features_extractor",
+        "make_env_checked",
+        "SpikingAlgorithmMixin",
+        "match_stored_policy_kwargs",
+        "_stored_data",
+    )
+)
 
 
 def __getattr__(name: str) -> Any:

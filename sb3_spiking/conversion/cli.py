@@ -139,4 +139,3 @@ def main(argv: Sequence[str] | None = None) -> None:
         save_prefix=args.save_prefix,
     )
     print(format_rows(rows))
-

@@ -73,17 +73,11 @@ def _dqn_layers(model: Any) -> tuple[str, list[nn.Linear | nn.Conv2d], dict[str,
     DSQN ``policy_kwargs`` that give the same shape); raise a clear error for what cannot be
     converted."""
     if isinstance(model, DSQN) and model.policy.spiking:
-        raise TypeError(
-            "convert_dqn takes a trained ANN DQN; this model is already a spiking DSQN (its Q-network is spiking)"
-        )
+        raise TypeError("convert_dqn takes a trained ANN DQN; this model is already a spiking DSQN (its Q-network is spiking)")
     if not isinstance(model, DQN):
-        raise TypeError(
-            f"convert_dqn takes a stable_baselines3 DQN (MlpPolicy or CnnPolicy), got {type(model).__name__}"
-        )
+        raise TypeError(f"convert_dqn takes a stable_baselines3 DQN (MlpPolicy or CnnPolicy), got {type(model).__name__}")
     if not isinstance(model.action_space, spaces.Discrete):  # a DQN subclass could change this
-        raise ValueError(  # noqa: TRY004  (a space that does not fit: ValueError, as SB3)
-            f"convert_dqn needs a Discrete action space, got {model.action_space}"
-        )
+        raise ValueError(f"convert_dqn needs a Discrete action space, got {model.action_space}")
     q_net = model.policy.q_net
     extractor = q_net.features_extractor
     head = list(q_net.q_net)
@@ -191,7 +185,10 @@ def _checked_frames(model: Any, frames: Any) -> np.ndarray:
 
 def _greedy_actions(model: Any, observations: np.ndarray, batch_size: int) -> np.ndarray:
     return np.concatenate(
-        [model.predict(observations[i : i + batch_size], deterministic=True)[0] for i in range(0, len(observations), batch_size)]
+        [
+            model.predict(observations[i : i + batch_size], deterministic=True)[0]
+            for i in range(0, len(observations), batch_size)
+        ]
     )
 
 
@@ -333,7 +330,8 @@ def convert_dqn(
         frames = record_frames(model, calibration, n_frames, CALIBRATION_EPS, seed)
     else:
         raise TypeError(
-            f"calibration must be an env (gymnasium.Env or VecEnv) or an array of observations, got {type(calibration).__name__}"
+            "calibration must be an env (gymnasium.Env or VecEnv) or an array of observations, "
+            f"got {type(calibration).__name__}"
         )
     n_held = round(held_out * len(frames))
     calib, held = frames[: len(frames) - n_held], frames[len(frames) - n_held :]
@@ -346,7 +344,7 @@ def convert_dqn(
     targets = [*getattr(body, "convs", []), *body.fcs, body.decoder.linear]
     with th.no_grad():
         previous = 1.0
-        for ann, target, scale in zip(layers, targets, scales):
+        for ann, target, scale in zip(layers, targets, scales, strict=False):
             if ann.weight.shape != target.weight.shape:  # pragma: no cover (a bug, not bad input)
                 raise RuntimeError(f"layer shapes differ: {tuple(ann.weight.shape)} vs {tuple(target.weight.shape)}")
             target.weight.copy_(ann.weight * (previous / scale))

@@ -69,7 +69,9 @@ class ReinforceFineTuneMixin:
         check_for_correct_spaces(vec_env, self.observation_space, self.action_space)
         self.n_envs = vec_env.num_envs  # offline training used another env (or none): any count works
         self.set_env(vec_env, force_reset=True)
-        total_timesteps, callback = self._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar)
+        total_timesteps, callback = self._setup_learn(
+            total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
+        )
         callback.on_training_start(locals(), globals())
         assert self.env is not None
         n_envs = self.env.num_envs
@@ -114,7 +116,7 @@ class ReinforceFineTuneMixin:
 
     @staticmethod
     def _episode_arrays(steps: list[tuple]) -> dict[str, np.ndarray]:
-        obs, actions, raw, rtg, timesteps, rewards = (np.asarray(x) for x in zip(*steps))
+        obs, actions, raw, rtg, timesteps, rewards = (np.asarray(x) for x in zip(*steps, strict=False))
         return {"obs": obs, "actions": actions, "raw": raw, "rtg": rtg, "timesteps": timesteps, "rewards": rewards}
 
     def _reinforce_step(

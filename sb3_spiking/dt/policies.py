@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -149,7 +150,7 @@ class DecisionTransformerPolicy(SpikingPolicyMixin, BasePolicy):
         )
         widths = [2 * self.obs_dim + self.action_dim, *self.reward_arch]
         layers: list[nn.Module] = []
-        for w_in, w_out in zip(widths[:-1], widths[1:]):
+        for w_in, w_out in itertools.pairwise(widths):
             layers += [nn.Linear(w_in, w_out), nn.ReLU()]
         self.reward_net = nn.Sequential(*layers, nn.Linear(widths[-1], 1))
         self.log_std = nn.Parameter(th.full((self.action_dim,), LOG_STD_INIT), requires_grad=not self.discrete)

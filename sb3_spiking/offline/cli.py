@@ -116,7 +116,9 @@ def train_one(job: dict[str, Any]) -> dict[str, Any]:
         torch.set_num_threads(job.get("threads", 1))
     policy_kwargs = {**MODES.get(job["mode"], {}), **job.get("policy_kwargs", {})}
     start = time.time()
-    model = SpikingBCQ("MlpPolicy", job["env"], dataset=job["dataset"], policy_kwargs=policy_kwargs, seed=job["seed"], **job.get("kwargs", {}))
+    model = SpikingBCQ(
+        "MlpPolicy", job["env"], dataset=job["dataset"], policy_kwargs=policy_kwargs, seed=job["seed"], **job.get("kwargs", {})
+    )
     model.learn(job["gradient_steps"])
     train_s = time.time() - start
     mean, std = evaluate(model, job["env"], job["eval_episodes"], job["seed"])
@@ -134,14 +136,6 @@ def train_one(job: dict[str, Any]) -> dict[str, Any]:
         "train_s": train_s,
         "policy_kwargs": policy_kwargs,
     }
-
-
-
-
-
-
-
-
 
 
 def _job(args: argparse.Namespace, mode: str, seed: int) -> dict[str, Any]:
@@ -176,7 +170,10 @@ def cmd_compare(args: argparse.Namespace) -> None:
             if args.out:
                 with open(args.out, "a") as f:
                     f.write(json.dumps(result) + "\n")
-    print(f"\n{args.env}, dataset {args.dataset}, {args.gradient_steps} gradient steps, {args.eval_episodes} eval episodes per seed\n")
+    print(
+        f"\n{args.env}, dataset {args.dataset}, {args.gradient_steps} gradient steps, "
+        f"{args.eval_episodes} eval episodes per seed\n"
+    )
     print("| mode | " + " | ".join(f"seed {s}" for s in args.seeds) + " | mean | spikes/decision | energy vs ANN |")
     print("|---|" + "---|" * (len(args.seeds) + 3))
     for mode in args.modes:
@@ -189,7 +186,9 @@ def cmd_compare(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m sb3_spiking.offline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m sb3_spiking.offline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     collect = sub.add_parser("collect", help="train or load a behaviour policy and write a Minari dataset")
@@ -230,4 +229,3 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     args.func(args)
-

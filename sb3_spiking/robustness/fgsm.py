@@ -50,12 +50,12 @@ def _policy(model: BaseAlgorithm | BasePolicy) -> BasePolicy:
         )
     if not isinstance(policy.action_space, spaces.Discrete) or policy.action_space.n < 2:
         raise ValueError(
-            f"FGSM against the greedy action needs a Discrete action space with at least 2 actions, "
-            f"got {policy.action_space}"
+            f"FGSM against the greedy action needs a Discrete action space with at least 2 actions, got {policy.action_space}"
         )
     if not isinstance(policy.observation_space, spaces.Box):
-        raise ValueError(  # noqa: TRY004  (a space that does not fit: ValueError, as SB3)
-            f"FGSM perturbs observations along their gradient: it needs a Box observation space, got {policy.observation_space}"
+        raise ValueError(
+            "FGSM perturbs observations along their gradient: it needs a Box observation space, "
+            f"got {policy.observation_space}"
         )
     return policy
 

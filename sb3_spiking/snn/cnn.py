@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -88,7 +89,7 @@ class SpikingNatureCNN(SpikingNetwork):
             self.n_flatten, True, hidden_sizes, out_features, options, extra_synapses=convs, first_input_power=PIXEL_POWER
         )
         sizes = [self.n_flatten, *hidden_sizes, out_features]
-        self.ann_macs_per_sample = ann_macs + sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+        self.ann_macs_per_sample = ann_macs + sum(a * b for a, b in itertools.pairwise(sizes))
 
     def hidden_spikes(self, x: torch.Tensor) -> torch.Tensor:
         """Spikes ``[T, B, hidden_sizes[-1]]`` of the last fully-connected layer."""
@@ -96,7 +97,7 @@ class SpikingNatureCNN(SpikingNetwork):
             check_finite_input(x)
         steps, batch = self.num_steps, x.shape[0]
         h = self.conv_lifs[0](self.convs[0](x), steps)  # constant current: conv1 once
-        for conv, lif in zip(self.convs[1:], self.conv_lifs[1:]):
+        for conv, lif in zip(self.convs[1:], self.conv_lifs[1:], strict=False):
             current = conv(h.flatten(0, 1))
             h = lif(current.view(steps, batch, *current.shape[1:]))
         return self._run_dense(h.flatten(2), constant=False)

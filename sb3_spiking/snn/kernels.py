@@ -250,7 +250,7 @@ def lif_carry(
     if mem.shape != current.shape[1 if constant else 2 :]:
         raise ValueError(
             f"lif_carry: the membrane has shape {tuple(mem.shape)}, one step of the current has "
-            f"{tuple(current.shape[1 if constant else 2:])}"
+            f"{tuple(current.shape[1 if constant else 2 :])}"
         )
     if resets is not None and tuple(resets.shape) != (segments, mem.shape[0]):
         expected = (segments, mem.shape[0])

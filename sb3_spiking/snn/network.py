@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -190,7 +191,7 @@ class SpikingNetwork(nn.Module):
         spiking = options.neuron == "lif"  # "relu": real-valued hidden units (an ablation)
         self.fcs = nn.ModuleList(
             mark_synapse(nn.Linear(w_in, w_out), spike_input=first_spike_input if i == 0 else spiking)
-            for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:]))
+            for i, (w_in, w_out) in enumerate(itertools.pairwise(widths))
         )
         self.lifs = nn.ModuleList(make_hidden_units(options.neuron, w, **options.neuron_kwargs()) for w in hidden_sizes)
         self.decoder = make_decoder(
@@ -270,7 +271,7 @@ class SpikingMLP(SpikingNetwork):
         )
         self._build_head(self.encoder.out_features, self.encoder.emits_spikes, self.hidden_sizes, out_features, options)
         sizes = [in_features, *hidden_sizes, out_features]
-        self.ann_macs_per_sample = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+        self.ann_macs_per_sample = sum(a * b for a, b in itertools.pairwise(sizes))
 
     def hidden_spikes(self, x: torch.Tensor) -> torch.Tensor:
         """Spikes ``[T, B, H_last]`` of the last hidden layer."""

@@ -75,6 +75,10 @@ def check_real(
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
         raise ValueError(f"{name} must be a finite number{' ' + bounds if bounds else ''}{detail}, got {value!r}")
     x = float(value)
-    if (low is not None and (x <= low if low_open else x < low)) or (high is not None and (x >= high if high_open else x > high)):
-        raise ValueError(f"{name} must be {'a number ' if high is not None and low is not None else ''}{bounds}{detail}, got {value!r}")
+    if (low is not None and (x <= low if low_open else x < low)) or (
+        high is not None and (x >= high if high_open else x > high)
+    ):
+        raise ValueError(
+            f"{name} must be {'a number ' if high is not None and low is not None else ''}{bounds}{detail}, got {value!r}"
+        )
     return x
