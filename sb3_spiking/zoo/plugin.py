@@ -280,14 +280,14 @@ def extend_off_policy_lists(code: types.CodeType) -> types.CodeType:
 
 
 def patch_function_codes(module: types.ModuleType) -> None:
-    """:func:`extend_off_policy_lists` for the functions of a module that is already imported."""
-    found = False
+    """:func:`extend_off_policy_lists` for the functions of a module that is already imported.
+
+    Silent when no function holds a list: a script module (``record_video``) keeps its list in
+    module-level code, which has already run; the import hook's :func:`rewrite_module_code` is
+    where a missing list is reported."""
     for value in vars(module).values():
         if isinstance(value, types.FunctionType) and value.__module__ == module.__name__:
-            found = found or _has_off_policy_list(value.__code__)
             value.__code__ = extend_off_policy_lists(value.__code__)
-    if not found:
-        warn_no_off_policy_list(module.__name__)
 
 
 def _has_off_policy_list(code: types.CodeType) -> bool:
