@@ -91,7 +91,7 @@ def _neuron_arrays(beta: torch.Tensor, thr: torch.Tensor | None, shape: tuple[in
     return beta_a, thr_a
 
 
-def _check_beta(beta: np.ndarray, where: str) -> bool:
+def _is_integrate_and_fire(beta: np.ndarray, where: str) -> bool:
     """True for integrate-and-fire (every beta = 1); raise when only some neurons are."""
     ones = beta == 1.0
     if ones.all():
@@ -108,7 +108,7 @@ def _lif_node(nir: Any, lif: LIF, shape: tuple[int, ...], rows: slice | None = N
     beta_t, thr_t = lif.neuron_params()
     beta, thr = _neuron_arrays(beta_t, thr_t, shape, rows)
     zeros = np.zeros_like(thr)
-    if _check_beta(beta, where):
+    if _is_integrate_and_fire(beta, where):
         return nir.IF(r=np.full_like(thr, 1.0 / DT), v_threshold=thr, v_reset=zeros)
     return nir.LIF(tau=DT / (1.0 - beta), r=1.0 / (1.0 - beta), v_leak=zeros, v_threshold=thr, v_reset=zeros)
 
@@ -117,7 +117,7 @@ def _li_node(nir: Any, decoder: MembraneDecoder, rows: slice | None) -> Any:
     readout = decoder.readout
     beta_t = readout.beta.clamp(1e-6, 1.0) if readout.learn_beta else readout.beta
     beta, _ = _neuron_arrays(beta_t, None, tuple(readout.beta.shape), rows)
-    if _check_beta(beta, "the membrane decoder"):
+    if _is_integrate_and_fire(beta, "the membrane decoder"):
         return nir.I(r=np.full_like(beta, 1.0 / DT))
     return nir.LI(tau=DT / (1.0 - beta), r=1.0 / (1.0 - beta), v_leak=np.zeros_like(beta))
 
@@ -134,7 +134,7 @@ def _conv_node(nir: Any, conv: nn.Conv2d, in_hw: tuple[int, int]) -> Any:
     )
 
 
-def _check_network(body: SpikingNetwork, allow_reset_mismatch: bool) -> list[LIF]:
+def _exportable_lifs(body: SpikingNetwork, allow_reset_mismatch: bool) -> list[LIF]:
     """Raise a clear error for what NIR cannot express; return the body's LIF layers."""
     options = body.options
     if options.neuron != "lif":
@@ -276,7 +276,7 @@ def to_nir(
     """
     nir = _import_nir()
     acting = _acting_network(model)
-    lifs = _check_network(acting.body, allow_reset_mismatch)
+    lifs = _exportable_lifs(acting.body, allow_reset_mismatch)
     if vec_normalize is not None and getattr(vec_normalize, "norm_obs", False):
         rms = vec_normalize.obs_rms
         if isinstance(rms, dict):

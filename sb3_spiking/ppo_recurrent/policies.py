@@ -121,7 +121,7 @@ class SpikingRecurrentActorCriticPolicy(SpikingPolicyMixin, RecurrentActorCritic
             raise TypeError(f"recurrent_synapses must be True or False, got {recurrent_synapses!r}")
         self.recurrent_synapses = recurrent_synapses
         if self.spiking:
-            self._check_spiking_recurrent_args(use_sde, shared_lstm, enable_critic_lstm)
+            self._refuse_unsupported_recurrent_args(use_sde, shared_lstm, enable_critic_lstm)
             if net_arch is None:
                 # SB3 puts no hidden layer after a CNN (nor after sb3-contrib's LSTM there); a spiking actor needs one.
                 cnn = issubclass(features_extractor_class, NatureCNN)
@@ -160,7 +160,7 @@ class SpikingRecurrentActorCriticPolicy(SpikingPolicyMixin, RecurrentActorCritic
         if self.spiking:
             self._build_spiking_memory(lr_schedule)
 
-    def _check_spiking_recurrent_args(self, use_sde: bool, shared_lstm: bool, enable_critic_lstm: bool) -> None:
+    def _refuse_unsupported_recurrent_args(self, use_sde: bool, shared_lstm: bool, enable_critic_lstm: bool) -> None:
         if use_sde:
             raise ValueError(
                 "SpikingRecurrentActorCriticPolicy does not support gSDE (use_sde=True) yet; "
