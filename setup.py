@@ -13,7 +13,9 @@ with open(os.path.join(here, "README.md"), encoding="utf-8") as f:
 # rl_zoo3 2.9 does not declare requests (load_from_hub) nor its plotting deps at start-up.
 # Rendering for record_video: gymnasium[classic-control] brings pygame-ce (adding "pygame" too would
 # install two packages into the same pygame/ folder).
-ZOO_EXTRA = ["rl_zoo3[plots]>=2.7", "optuna", "requests", "moviepy", "gymnasium[classic-control]>=1.0", "tensorboard"]
+# Upper bound: sb3_spiking/zoo/plugin.py patches rl_zoo3 internals, tested with 2.7-2.9 (TESTED_RL_ZOO3 there);
+# a newer rl_zoo3 that no longer matches gets one warning line at start-up, not a traceback.
+ZOO_EXTRA = ["rl_zoo3[plots]>=2.7,<2.10", "optuna", "requests", "moviepy", "gymnasium[classic-control]>=1.0", "tensorboard"]
 # NIR export (sb3_spiking.export). The verification simulator, SpikingJelly 2.0, is not listed: its
 # declared torchvision/torchaudio requirements make pip replace the user's torch build (a CPU
 # 2.13 becomes a CUDA 2.14), while its NIR importer needs neither; .ci/run installs it with
@@ -94,6 +96,7 @@ setup(
         "tests": [
             "pytest",
             "pytest-xdist",
+            "ruff>=0.17,<0.18",  # .ci/run: `ruff check .` and `ruff format --check .` (config: pyproject.toml)
             "gymnasium[classic-control,mujoco]>=1.0",  # mujoco: the PopSAN zoo config smoke test
             "tensorboard",
             "ale-py>=0.9",  # the DSQN Atari smoke test (ROMs ship inside ale-py)

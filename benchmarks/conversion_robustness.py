@@ -33,9 +33,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
-from learning import zoo_file
+from learning import zoo_file  # noqa: E402 (benchmarks/ on sys.path first)
 
-from sb3_spiking.zoo.settings import zoo_kwargs
+from sb3_spiking.zoo.settings import zoo_kwargs  # noqa: E402
 
 ENV_ID = "CartPole-v1"
 FGSM_SEED_OFFSET = 10_000
@@ -186,7 +186,7 @@ def report(results: dict[str, Any], plots: Path) -> None:
         curves[label] = {e: [] for e in epsilons}
         for r in sorted((r for r in results["fgsm"] if r["kind"] == kind), key=lambda r: r["seed"]):
             means = [float(np.mean(r["returns"][str(float(e))])) for e in epsilons]
-            for e, m in zip(epsilons, means):
+            for e, m in zip(epsilons, means, strict=False):
                 curves[label][e].append(m)
             print(f"| {label} | {r['seed']} | " + " | ".join(f"{m:.1f}" for m in means) + " |")
     print("\n## FGSM, mean over seeds (std over seeds)\n")
@@ -225,7 +225,8 @@ def main() -> None:
     if "train" in args.phases:
         jobs = [{**base, "algo": a, "seed": s, "n_timesteps": args.n_timesteps} for s in args.seeds for a in ("dsqn", "dqn")]
         results["train"] = _pool_map(train, jobs, args.jobs)
-        print(f"trained in {time.perf_counter() - t0:.0f} s: {[(r['algo'], r['seed'], r['train_seconds']) for r in results['train']]}")
+        print(f"trained in {time.perf_counter() - t0:.0f} s: "
+            f"{[(r['algo'], r['seed'], r['train_seconds']) for r in results['train']]}")
     if "convert" in args.phases:
         jobs = [{**base, "seed": s, "num_steps": args.num_steps, "n_episodes": args.n_episodes} for s in args.seeds]
         results["convert"] = _pool_map(convert, jobs, args.jobs)

@@ -30,7 +30,7 @@ def main() -> None:
     th.set_num_threads(1)
     print("| model | agreement | mean Q | median gap, all | median gap, disagreeing | 90th pct gap, disagreeing |")
     print("|---|---|---|---|---|---|")
-    for path, seed in zip(args.models, args.seeds):
+    for path, seed in zip(args.models, args.seeds, strict=False):
         model = DQN.load(path, device="cpu")
         frames = record_frames(model, make_eval_env(args.env, seed), 10_000, seed=seed)
         held = frames[8000:]

@@ -284,14 +284,13 @@ def auc(evals: list[dict[str, Any]]) -> float:
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
     import gymnasium as gym
+    import rl_zoo3.import_envs  # noqa: F401 (registers the zoo's envs, e.g. the velocity-masked *NoVel-v1)
     import torch
     from stable_baselines3.common.callbacks import CallbackList
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.monitor import Monitor
 
     from sb3_spiking import energy_report
-
-    import rl_zoo3.import_envs  # noqa: F401 (registers the zoo's envs, e.g. the velocity-masked *NoVel-v1)
 
     torch.set_num_threads(1)
     algo, env_id, seed = job["algo"], job["env"], job["seed"]

@@ -65,18 +65,18 @@ def main() -> None:
 
         def forward_no_grad():
             with torch.no_grad():
-                run(seq.detach())
+                run(seq.detach())  # noqa: B023 (timed within this iteration)
 
         def forward_backward():
-            torch.autograd.grad(run(seq), seq, grad)
+            torch.autograd.grad(run(seq), seq, grad)  # noqa: B023 (timed within this iteration)
 
         kept = run(seq)
 
         def backward_only():
-            torch.autograd.grad(kept, seq, grad, retain_graph=True)
+            torch.autograd.grad(kept, seq, grad, retain_graph=True)  # noqa: B023 (timed within this iteration)
 
         def constant_forward_backward():
-            torch.autograd.grad(run(const, steps), const, grad)
+            torch.autograd.grad(run(const, steps), const, grad)  # noqa: B023 (timed within this iteration)
 
         rows.append(
             (name, *(best_ms(f, args.calls, args.repeats)

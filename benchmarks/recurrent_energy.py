@@ -18,7 +18,7 @@ from pathlib import Path
 import gymnasium as gym
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import learning  # noqa: E402 (benchmarks/learning.py)
+import learning
 
 
 def main() -> None:

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> None:
         def predict(x: torch.Tensor) -> torch.Tensor:
             length, n = x.shape[:2]
             flat = x.reshape(length * n, 2)  # decision-major rows
-            out = net(flat) if name == "stateless" else net(flat, net.initial_state(n))[0]
+            out = net(flat) if name == "stateless" else net(flat, net.initial_state(n))[0]  # noqa: B023 (used in this iteration)
             return out.view(length, n, 2)
 
         opt = torch.optim.Adam(net.parameters(), lr=args.lr)

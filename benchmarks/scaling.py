@@ -18,6 +18,7 @@ and plotted with two references:
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import time
@@ -43,10 +44,10 @@ def actor_update(model: TD3, obs: torch.Tensor):
 def macs(obs_dim: int, act_dim: int, net: list[int], steps: int | None) -> float:
     """Multiply-accumulates of one actor update (forward x 3 for forward + backward)."""
     sizes = [obs_dim, *net, act_dim]
-    layers = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    layers = [a * b for a, b in itertools.pairwise(sizes)]
     actor = layers[0] + (steps or 1) * sum(layers[1:])  # direct coding: first layer once
     critic_sizes = [obs_dim + act_dim, *net, 1]
-    critic = sum(a * b for a, b in zip(critic_sizes[:-1], critic_sizes[1:]))
+    critic = sum(a * b for a, b in itertools.pairwise(critic_sizes))
     return 3.0 * (actor + critic)
 
 
@@ -86,7 +87,8 @@ def main() -> None:
     ann_macs = macs(3, 1, args.net_arch, None)
     t1 = med.get("T=1")
     print(
-        f"\nSpikingTD3 actor update, net {args.net_arch}, batch {args.batch_size}, {args.threads} thread(s), torch {torch.__version__}\n"
+        f"\nSpikingTD3 actor update, net {args.net_arch}, batch {args.batch_size}, "
+        f"{args.threads} thread(s), torch {torch.__version__}\n"
     )
     print("| T | time (ms) | vs ANN | vs T=1 | MAC ratio vs ANN |")
     print("|---|---|---|---|---|")

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests import test_learning as t  # noqa: E402
+from tests import test_learning as t
 
 RUNS = {"qrdqn": t._qrdqn_cartpole_short, "tqc": t._tqc_pendulum_short}
 

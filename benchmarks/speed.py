@@ -55,7 +55,7 @@ def make_models(args: argparse.Namespace) -> dict[str, TD3]:
 def pair_spread(ann_rates: list[float], snn_rates: list[float]) -> str:
     """Range of the ratio over adjacent (ANN, spiking) chunk pairs: how much one short run can
     move on this machine, printed next to the ratio of medians."""
-    ratios = [a / s for a, s in zip(ann_rates, snn_rates)]
+    ratios = [a / s for a, s in zip(ann_rates, snn_rates, strict=False)]
     return f"(chunk pairs {min(ratios):.2f}-{max(ratios):.2f})"
 
 
@@ -101,9 +101,9 @@ def ppo_rows(args: argparse.Namespace) -> list[str]:
 
 
 def dsqn_rows(args: argparse.Namespace) -> list[str]:
+    from dsqn_speed import make_env  # benchmarks/ is on sys.path when run as a script
     from stable_baselines3 import DQN
 
-    from dsqn_speed import make_env  # benchmarks/ is on sys.path when run as a script
     from sb3_spiking import DSQN
 
     common = dict(buffer_size=400, learning_starts=300, batch_size=32, optimize_memory_usage=True,
@@ -145,9 +145,9 @@ def graph_stats(model, obs: torch.Tensor) -> tuple[int, int]:
 
 
 def memory_rows(args: argparse.Namespace) -> list[str]:
+    from dsqn_speed import make_env
     from stable_baselines3 import DQN
 
-    from dsqn_speed import make_env
     from sb3_spiking import DSQN
 
     env = make_env("PongNoFrameskip-v4", 0)
@@ -184,7 +184,8 @@ def import_rows(args: argparse.Namespace) -> list[str]:
         f"| import time (s): `import sb3_spiking`; ANN column: `import stable_baselines3` | "
         f"{wall('import stable_baselines3') - base:.2f} | {wall('import sb3_spiking') - base:.2f} | |",
         f"| import time (s): `from sb3_spiking import SpikingTD3`; ANN column: `from stable_baselines3 import TD3` | "
-        f"{wall('from stable_baselines3 import TD3') - base:.2f} | {wall('from sb3_spiking import SpikingTD3') - base:.2f} | |",
+        f"{wall('from stable_baselines3 import TD3') - base:.2f} | "
+        f"{wall('from sb3_spiking import SpikingTD3') - base:.2f} | |",
     ]
 
 

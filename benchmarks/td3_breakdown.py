@@ -21,11 +21,11 @@ import collections
 import time
 
 import torch
+from speed import make_models  # benchmarks/ is on sys.path when run as a script
 from stable_baselines3 import TD3
 from torch import nn
 
 from sb3_spiking.snn import neurons
-from speed import make_models  # benchmarks/ is on sys.path when run as a script
 
 
 def instrument(model: TD3, totals: dict[str, float]) -> None:
@@ -47,7 +47,7 @@ def instrument(model: TD3, totals: dict[str, float]) -> None:
         timed(policy, "whole forward")
         body = policy.mu[0]
         if hasattr(body, "lifs"):  # spiking
-            for i, (fc, lif) in enumerate(zip(body.fcs, body.lifs)):
+            for i, (fc, lif) in enumerate(zip(body.fcs, body.lifs, strict=False)):
                 timed(fc, f"layer {i + 1} synapses (Linear)")
                 timed(lif, f"layer {i + 1} LIF")
             timed(body.decoder, "decoder")

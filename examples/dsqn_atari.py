@@ -52,7 +52,7 @@ def main() -> None:
     model.learn(args.timesteps, callback=SpikeStatsCallback(log_freq=1000, n_samples=64))
 
     eval_env = VecFrameStack(make_atari_env(args.env, n_envs=1, seed=args.seed + 100), n_stack=4)
-    mean, std = evaluate_policy(model, eval_env, n_eval_episodes=1)
+    mean, _std = evaluate_policy(model, eval_env, n_eval_episodes=1)
     print(f"eval return (1 episode): {mean:.1f}")
 
     obs = model.replay_buffer.sample(64).observations.cpu().numpy()

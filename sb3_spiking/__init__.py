@@ -41,27 +41,27 @@ _EXPORTS = {
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
-    from sb3_spiking.common.callbacks import SpikeStatsCallback, StopTrainingWhenSolved
-    from sb3_spiking.common.energy import energy_report
-    from sb3_spiking.ddpg import SpikingDDPG
     from sb3_spiking.a2c import SpikingA2C
     from sb3_spiking.bcq import BCQ, SpikingBCQ
+    from sb3_spiking.common.callbacks import SpikeStatsCallback, StopTrainingWhenSolved
+    from sb3_spiking.common.energy import energy_report
     from sb3_spiking.common.policies import (
         SpikingActorCriticCnnPolicy,
         SpikingActorCriticPolicy,
         SpikingMaskableActorCriticPolicy,
         SpikingMultiInputActorCriticPolicy,
     )
+    from sb3_spiking.ddpg import SpikingDDPG
     from sb3_spiking.dsqn import DSQN
     from sb3_spiking.dt import DecisionTransformer, SpikingDecisionTransformer
     from sb3_spiking.ppo import SpikingPPO
-    from sb3_spiking.qrdqn import SpikingQRDQN
     from sb3_spiking.ppo_recurrent import (
         SpikingRecurrentActorCriticCnnPolicy,
         SpikingRecurrentActorCriticPolicy,
         SpikingRecurrentMultiInputActorCriticPolicy,
         SpikingRecurrentPPO,
     )
+    from sb3_spiking.qrdqn import SpikingQRDQN
     from sb3_spiking.sac import SpikingSAC
     from sb3_spiking.snn.options import SpikingOptions
     from sb3_spiking.td3 import SpikingTD3

@@ -9,8 +9,13 @@ from sb3_contrib import MaskablePPO
 from sb3_contrib.common.envs import InvalidActionEnvDiscrete
 from stable_baselines3 import A2C, PPO
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.envs import IdentityEnv, IdentityEnvBox, IdentityEnvMultiBinary, IdentityEnvMultiDiscrete
-from stable_baselines3.common.envs import SimpleMultiObsEnv
+from stable_baselines3.common.envs import (
+    IdentityEnv,
+    IdentityEnvBox,
+    IdentityEnvMultiBinary,
+    IdentityEnvMultiDiscrete,
+    SimpleMultiObsEnv,
+)
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.vec_env import SubprocVecEnv, VecNormalize
 
@@ -59,7 +64,7 @@ def test_spiking_ppo_aliases_and_drop_in_equivalence():
     a = SpikingPPO("MlpPolicy", "CartPole-v1", policy_kwargs=SMALL, **FAST)
     b = PPO(SpikingActorCriticPolicy, "CartPole-v1", policy_kwargs=SMALL, **FAST)
     assert type(a.policy) is SpikingActorCriticPolicy
-    for (name, x), (_, y) in zip(a.policy.state_dict().items(), b.policy.state_dict().items()):
+    for (name, x), (_, y) in zip(a.policy.state_dict().items(), b.policy.state_dict().items(), strict=False):
         assert th.equal(x, y), name
     assert type(SpikingA2C("MultiInputPolicy", SimpleMultiObsEnv(), device="cpu").policy) is SpikingMultiInputActorCriticPolicy
 
@@ -91,7 +96,7 @@ def test_value_network_is_ann_by_default_and_log_std_is_sb3s():
 def test_spiking_false_is_plain_ppo():
     ann = PPO("MlpPolicy", "CartPole-v1", **FAST)
     twin = PPO(SpikingActorCriticPolicy, "CartPole-v1", policy_kwargs=dict(spiking=False), **FAST)
-    for (name, a), (_, b) in zip(ann.policy.state_dict().items(), twin.policy.state_dict().items()):
+    for (name, a), (_, b) in zip(ann.policy.state_dict().items(), twin.policy.state_dict().items(), strict=False):
         assert th.equal(a, b), name
 
 

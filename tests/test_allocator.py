@@ -9,7 +9,8 @@ import pytest
 CHECK = """
 import json, resource, sys
 import torch
-from sb3_spiking.snn import allocator
+from sb3_spiking.snn import LIF, allocator
+LIF.keep_freed_memory = sys.argv[1] == "1"
 from sb3_spiking.snn.network import SpikingMLP
 from sb3_spiking.snn.options import SpikingOptions
 net = SpikingMLP(3, 1, [256, 256], SpikingOptions(num_steps=5))
@@ -26,18 +27,18 @@ for _ in range(4):
         net(x).sum().backward()
     blocks.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / 10)
 faults = min(blocks)
-print(json.dumps(dict(set=allocator._done, faults=faults)))
+print(json.dumps(dict(set=allocator._thresholds_set, faults=faults)))
 """
 
 
-def run_check(env_value: str | None) -> dict:
+def run_check(env_value: str | None, class_switch: bool = True) -> dict:
     import os
 
     env = dict(os.environ)
     env.pop("SB3_SPIKING_KEEP_MEMORY", None)
     if env_value is not None:
         env["SB3_SPIKING_KEEP_MEMORY"] = env_value
-    out = subprocess.run([sys.executable, "-c", CHECK], env=env, capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run([sys.executable, "-c", CHECK, "1" if class_switch else "0"], env=env, capture_output=True, text=True, timeout=300, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -51,6 +52,15 @@ def test_spiking_network_keeps_freed_memory():
     assert left_alone["set"] is False
     assert kept["faults"] < 50, kept
     assert left_alone["faults"] > 4 * max(kept["faults"], 10), (kept, left_alone)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt")
+def test_class_attribute_leaves_the_allocator_alone():
+    """LIF.keep_freed_memory = False (in code, no environment variable): nothing is set, and a
+    training step faults as with SB3_SPIKING_KEEP_MEMORY=0."""
+    left_alone = run_check(None, class_switch=False)
+    assert left_alone["set"] is False
+    assert left_alone["faults"] > 40, left_alone
 
 
 def test_keep_freed_memory_is_idempotent():

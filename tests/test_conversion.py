@@ -128,7 +128,7 @@ def test_converted_model_is_an_if_dsqn_with_scaled_weights(dqn, frames):
     assert report["scales"] == pytest.approx(scales) and report["n_calibration_frames"] == 1600
     ann = [m for m in dqn.q_net.q_net if isinstance(m, nn.Linear)]
     previous = 1.0
-    for layer, target, scale in zip(ann, [*body.fcs, body.decoder.linear], scales):
+    for layer, target, scale in zip(ann, [*body.fcs, body.decoder.linear], scales, strict=False):
         th.testing.assert_close(target.weight, layer.weight * previous / scale)
         th.testing.assert_close(target.bias, layer.bias / scale)
         previous = scale
@@ -233,7 +233,7 @@ def test_rejects_models_that_cannot_be_converted(frames):
     with pytest.raises(ValueError, match="hidden layer"):
         convert_dqn(DQN("MlpPolicy", "CartPole-v1", policy_kwargs={"net_arch": []}, device="cpu"), frames)
     multi = DQN("MultiInputPolicy", SimpleMultiObsEnv(), buffer_size=10, device="cpu")
-    with pytest.raises(ValueError, match="MlpPolicy.*CnnPolicy"):
+    with pytest.raises(ValueError, match=r"MlpPolicy.*CnnPolicy"):
         convert_dqn(multi, frames)
 
 
@@ -265,11 +265,11 @@ def test_calibration_that_does_not_fit(dqn, frames):
         convert_dqn(dqn, frames[0])
     with pytest.raises(ValueError, match="NaN"):
         convert_dqn(dqn, np.full((10, 4), np.nan, dtype=np.float32))
-    with pytest.raises(ValueError, match="calibration env does not fit.*Observation spaces"):
+    with pytest.raises(ValueError, match=r"calibration env does not fit.*Observation spaces"):
         convert_dqn(dqn, gym.make("Acrobot-v1"))
     box_actions = gym.make("CartPole-v1")
     box_actions.action_space = spaces.Box(-1.0, 1.0, (1,), np.float32)
-    with pytest.raises(ValueError, match="calibration env does not fit.*Action spaces"):
+    with pytest.raises(ValueError, match=r"calibration env does not fit.*Action spaces"):
         convert_dqn(dqn, box_actions)
     with pytest.raises(ValueError, match="must be numbers"):
         convert_dqn(dqn, np.array([["a", "b", "c", "d"]]))

@@ -139,7 +139,7 @@ def test_images_sb3_rejects_are_rejected_clearly(name):
     for env, pk in cases:
         with pytest.raises(AssertionError):
             sb3_algo("CnnPolicy", env, policy_kwargs=pk, device="cpu", **kwargs)
-        with pytest.raises((ValueError, AssertionError), match="image|NatureCNN"):
+        with pytest.raises((ValueError, AssertionError), match=r"image|NatureCNN"):
             algo("CnnPolicy", env, policy_kwargs=pk, device="cpu", **kwargs)
     if name in ("dsqn", "qrdqn"):
         with pytest.raises(ValueError, match="normalize_images=False"):

@@ -43,7 +43,7 @@ def test_every_readout_builds_and_trains(readout):
     model = DSQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(SMALL, num_steps=4, **readout), **FAST)
     before = [p.detach().clone() for p in model.q_net.parameters()]
     model.learn(120)
-    assert any(not th.equal(a, b) for a, b in zip(before, model.q_net.parameters())), "no parameter was updated"
+    assert any(not th.equal(a, b) for a, b in zip(before, model.q_net.parameters(), strict=False)), "no parameter was updated"
     obs = np.stack([model.observation_space.sample() for _ in range(5)])
     actions, _ = model.predict(obs, deterministic=True)
     assert actions.shape == (5,) and np.all((actions >= 0) & (actions < 2))
@@ -103,7 +103,7 @@ def test_target_sync_copies_learnable_neuron_parameters():
 def test_spiking_false_is_plain_dqn():
     ann = DQN("MlpPolicy", "CartPole-v1", policy_kwargs=SMALL, **FAST)
     twin = DSQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(SMALL, spiking=False), **FAST)
-    for (name, a), (_, b) in zip(ann.q_net.state_dict().items(), twin.q_net.state_dict().items()):
+    for (name, a), (_, b) in zip(ann.q_net.state_dict().items(), twin.q_net.state_dict().items(), strict=False):
         assert th.equal(a, b), name
 
 
@@ -139,7 +139,7 @@ def test_cnn_policy_rejects_float_and_channel_last_images():
 def test_cnn_ann_twin_uses_nature_cnn():
     ann = DQN("CnnPolicy", _image_env(), **dict(FAST, buffer_size=100))
     twin = DSQN("CnnPolicy", _image_env(), policy_kwargs=dict(spiking=False), **dict(FAST, buffer_size=100))
-    for (name, a), (_, b) in zip(ann.q_net.state_dict().items(), twin.q_net.state_dict().items()):
+    for (name, a), (_, b) in zip(ann.q_net.state_dict().items(), twin.q_net.state_dict().items(), strict=False):
         assert th.equal(a, b), name
 
 

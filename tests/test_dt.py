@@ -1,5 +1,7 @@
 """SpikingDecisionTransformer / DecisionTransformer: contexts, training, save/load, energy, errors."""
 
+from typing import ClassVar
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -38,7 +40,7 @@ class ScriptedCartPole(PPO):
 class Bandit(gym.Env):
     """Five steps per episode; action 1 earns 1, action 0 earns 0 (for the REINFORCE test)."""
 
-    metadata = {"render_modes": ["rgb_array"]}
+    metadata: ClassVar[dict] = {"render_modes": ["rgb_array"]}
     observation_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
     action_space = spaces.Discrete(2)
 
@@ -189,7 +191,7 @@ def test_spiking_and_ann_variants_train_a_few_steps(variant, env_id, dataset):
     before = [p.detach().clone() for p in model.policy.net.parameters()]
     model.learn(30)
     assert model.num_timesteps == 30 and model._n_updates == 30
-    assert all(not th.equal(a, b) for a, b in zip(before, model.policy.net.parameters()) if b.requires_grad)
+    assert all(not th.equal(a, b) for a, b in zip(before, model.policy.net.parameters(), strict=False) if b.requires_grad)
     # the action loss on fixed windows went down
     idx, valid = model._data.sample_windows(np.random.default_rng(1), 64, 5)
     b = model._batch(idx, valid)
@@ -350,12 +352,12 @@ def test_bad_input(tmp_path):
         _model(policy_kwargs=dict(num_steps=0))
     with pytest.raises(TypeError, match="unknown policy_kwargs"):
         _model(policy_kwargs=dict(num_step=4))
-    with pytest.raises(ValueError, match="hidden_dim .* divisible by n_heads"):
+    with pytest.raises(ValueError, match=r"hidden_dim .* divisible by n_heads"):
         _model(policy_kwargs=dict(hidden_dim=30, n_heads=4))
     _, state = model.predict(_observations(2))
     with pytest.raises(ValueError, match="pass state=None to start new episodes"):
         model.predict(_observations(3), state)
-    with pytest.raises(ValueError, match="Observation spaces do not match|observation space"):
+    with pytest.raises(ValueError, match=r"Observation spaces do not match|observation space"):
         model.fine_tune("Acrobot-v1", 10)
 
 

@@ -111,7 +111,7 @@ def test_init_makes_every_layer_fire():
         h = net.encoder(torch.rand(256, 3) * 2 - 1)
         rates = []
         with torch.no_grad():
-            for i, (fc, lif) in enumerate(zip(net.fcs, net.lifs)):
+            for i, (fc, lif) in enumerate(zip(net.fcs, net.lifs, strict=False)):
                 h = lif(fc(h), net.num_steps) if i == 0 and net.encoder.constant else lif(fc(h.flatten(0, 1)).view(5, 256, -1))
                 rates.append(h.mean().item())
         assert all(0.02 < r < 0.6 for r in rates), (encoder, rates)
@@ -130,8 +130,8 @@ def test_init_makes_every_layer_fire():
         (dict(decoder="membrane", membrane_readout="min"), ValueError, "Unknown membrane_readout='min'"),
         (dict(decoder="rate", membrane_readout="max"), ValueError, "only applies to decoder='membrane'"),
         (dict(surrogate="relu"), ValueError, "Unknown surrogate='relu'"),
-        (dict(beta=0.0), ValueError, r"beta must be in \(0, 1\]"),
-        (dict(beta=1.5), ValueError, "beta must be in"),
+        (dict(beta=0.0), ValueError, r"beta must be a number in \(0, 1\]"),
+        (dict(beta=1.5), ValueError, "beta must be a number in"),
         (dict(beta=float("nan")), ValueError, "beta must be a finite number"),
         (dict(threshold=0.0), ValueError, "threshold must be > 0"),
         (dict(threshold=-1), ValueError, "threshold must be > 0"),

@@ -123,7 +123,7 @@ def test_neuron_parameters_follow_snntorch_mapping(td3_pendulum):
 
 def test_subtract_reset_model_gets_a_clear_error():
     model = DSQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[16]), **FAST)
-    with pytest.raises(ValueError, match="reset_mechanism.*allow_reset_mismatch|allow_reset_mismatch.*reset"):
+    with pytest.raises(ValueError, match=r"reset_mechanism.*allow_reset_mismatch|allow_reset_mismatch.*reset"):
         to_nir(model)
     with pytest.raises(ValueError, match="reset_mechanism='zero'"):
         to_nir(model)
@@ -261,14 +261,14 @@ def test_unsupported_options_raise_clear_errors(options, match):
 
 def test_default_actor_critic_policy_names_the_decoder_to_use():
     model = PPO(SpikingActorCriticPolicy, "CartPole-v1", policy_kwargs=dict(net_arch=[16], **ZERO), seed=0)
-    with pytest.raises(ValueError, match="decoder='learnable'.*decoder='membrane'"):
+    with pytest.raises(ValueError, match=r"decoder='learnable'.*decoder='membrane'"):
         to_nir(model)
 
 
 def test_ann_extractor_and_unknown_models_raise():
     env = FakeImageEnv(screen_height=40, screen_width=40, n_channels=1, discrete=False)
     model = SpikingSAC("CnnPolicy", env, policy_kwargs=dict(ZERO), **dict(FAST, buffer_size=10))
-    with pytest.raises(ValueError, match="NatureCNN.*ANN features extractor"):
+    with pytest.raises(ValueError, match=r"NatureCNN.*ANN features extractor"):
         to_nir(model)
     with pytest.raises(ValueError, match="NIR export supports"):
         to_nir(PPO("MlpPolicy", "CartPole-v1"))
@@ -377,7 +377,7 @@ def _check_against_spikingjelly(model, body, obs, tmp_path, readout):
         features = owner.extract_features(obs_t, owner.features_extractor)  # SB3's preprocessing
     ours = _torch_hidden_spikes(body, features)
     assert len(ours) == len(sj_spikes)
-    for mine, theirs in zip(ours, sj_spikes.values()):
+    for mine, theirs in zip(ours, sj_spikes.values(), strict=False):
         np.testing.assert_array_equal(theirs.reshape(mine.shape), mine)  # hidden spike trains: exact
     return {"max": trace.max(0), "mean": trace.mean(0), "last": trace[-1]}[readout]
 

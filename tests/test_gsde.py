@@ -4,12 +4,13 @@ firing rates, with SB3's sde_sample_freq / log_std_init / full_std semantics."""
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium import spaces
 import torch as th
+from gymnasium import spaces
 from stable_baselines3 import A2C, PPO, SAC
 from stable_baselines3.common.distributions import StateDependentNoiseDistribution
 
 from sb3_spiking import SpikingA2C, SpikingActorCriticPolicy, SpikingPPO, SpikingSAC
+
 
 class TwoActionEnv(gym.Env):
     """Box(3) observations, Box(2) actions: full_std changes the exploration matrix's shape."""

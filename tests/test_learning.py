@@ -165,7 +165,8 @@ def _qrdqn_cartpole_short(seed: int) -> float:
 
 def test_spiking_qrdqn_learns_cartpole_short():
     mean = _qrdqn_cartpole_short(0)
-    # Measured (benchmarks/short_learning_seeds.py; seeds 0/1/2, 5 eval episodes): 134.4 / 134.0 / 184.2, 43-49 s of CPU time each
+    # Measured (benchmarks/short_learning_seeds.py; seeds 0/1/2, 5 eval episodes): 134.4 / 134.0 / 184.2,
+    # 43-49 s of CPU time each
     # (1 torch thread); a random policy scores about 22
     assert mean > 60, f"SpikingQRDQN did not learn CartPole-v1: mean eval return {mean:.0f}"
 
@@ -188,7 +189,8 @@ def _tqc_pendulum_short(seed: int) -> float:
 
 def test_spiking_tqc_learns_pendulum_short():
     mean = _tqc_pendulum_short(0)
-    # Measured (benchmarks/short_learning_seeds.py; seeds 0/1/2, 5 eval episodes): -73.7 / -705.1 / -142.5, 58-68 s of CPU time each
+    # Measured (benchmarks/short_learning_seeds.py; seeds 0/1/2, 5 eval episodes): -73.7 / -705.1 / -142.5,
+    # 58-68 s of CPU time each
     # (1 torch thread). Seed 1 is still learning at 6k steps, hence the loose bound; a random
     # policy scores about -1200.
     assert mean > -900, f"SpikingTQC did not learn Pendulum-v1: mean eval return {mean:.0f}"

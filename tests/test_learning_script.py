@@ -39,11 +39,9 @@ def test_eval_every_n_steps_then_resume_without_retraining(tmp_path: Path) -> No
     (run_dir / "step_450.tmp").mkdir()  # a checkpoint interrupted while being written: ignored
 
     # without --resume an existing checkpoint is not silently overwritten
-    cmd_fail = subprocess.run(
-        [sys.executable, str(SCRIPT), "--env", "Pendulum-v1", "--seeds", "0", "--algos", algo, "--eval-freq", "150",
-         "--n-timesteps", "600", "--out", str(tmp_path / "r.jsonl")],  # fmt: skip
-        capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"),
-    )  # fmt: skip
+    command = [sys.executable, str(SCRIPT), "--env", "Pendulum-v1", "--seeds", "0", "--algos", algo, "--eval-freq", "150"]
+    command += ["--n-timesteps", "600", "--out", str(tmp_path / "r.jsonl")]
+    cmd_fail = subprocess.run(command, capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert cmd_fail.returncode != 0 and "--resume" in cmd_fail.stdout + cmd_fail.stderr
 
     out = _run(tmp_path, "--algos", algo, "--n-timesteps", "600", "--resume", "--plot", str(tmp_path / "c.png"))
@@ -51,7 +49,7 @@ def test_eval_every_n_steps_then_resume_without_retraining(tmp_path: Path) -> No
     rows = _lines(tmp_path)[len(first) :]
     evals = [r["timesteps"] for r in rows if r["type"] == "eval"]
     assert evals == [450, 600]  # nothing before 300 is retrained or re-evaluated
-    final = [r for r in rows if r["type"] == "final"][0]
+    final = next(r for r in rows if r["type"] == "final")
     assert final["trained_timesteps"] == 600 and final["n_evals"] == 4
     assert 0 < final["energy_ratio"] < 1
     assert (tmp_path / "c.png").stat().st_size > 0

@@ -32,7 +32,7 @@ def test_scan_matches_autograd_reference(name, reset, detach_reset, constant):
     w = torch.randn_like(out)
     grads = torch.autograd.grad((out * w).sum(), [cur, beta, thr])
     grads_ref = torch.autograd.grad((ref * w).sum(), [cur, beta, thr])
-    for g, g_ref in zip(grads, grads_ref):
+    for g, g_ref in zip(grads, grads_ref, strict=False):
         torch.testing.assert_close(g, g_ref, rtol=1e-4, atol=1e-5)
 
 

@@ -87,7 +87,7 @@ def test_bad_input(td3, minari_root):
         collect_dataset(td3, "Pendulum-v1", 10, "pendulum/bad-v0", noise_std=-1)
     with pytest.raises(ValueError, match="Malformed dataset ID"):
         collect_dataset(td3, "Pendulum-v1", 10, "no version")
-    with pytest.raises(TypeError, match="trained SB3 model .* predict"):
+    with pytest.raises(TypeError, match=r"trained SB3 model .* predict"):
         collect_dataset("td3.zip", "Pendulum-v1", 10, "pendulum/bad-v0")
     with pytest.raises(ValueError, match="shape"):
         collect_dataset(td3, "MountainCarContinuous-v0", 10, "mcc/bad-v0")

@@ -45,7 +45,7 @@ def test_every_readout_builds_trains_and_outputs_all_quantiles(readout):
     model = SpikingQRDQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(SMALL, num_steps=4, **readout), **FAST)
     before = [p.detach().clone() for p in model.quantile_net.parameters()]
     model.learn(120)
-    assert any(not th.equal(a, b) for a, b in zip(before, model.quantile_net.parameters())), "no parameter was updated"
+    assert any(not th.equal(a, b) for a, b in zip(before, model.quantile_net.parameters(), strict=False)), "no parameter was updated"
     obs = _obs(model, 5)
     quantiles = _quantiles(model, obs)
     assert quantiles.shape == (5, 5, 2)  # [B, n_quantiles, n_actions]
@@ -122,7 +122,7 @@ def test_spiking_false_is_plain_qrdqn():
     ann = QRDQN("MlpPolicy", "CartPole-v1", policy_kwargs=SMALL, **FAST)
     twin = SpikingQRDQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(SMALL, spiking=False), **FAST)
     assert type(twin.quantile_net) is type(ann.quantile_net)
-    for (name, a), (_, b) in zip(ann.policy.state_dict().items(), twin.policy.state_dict().items()):
+    for (name, a), (_, b) in zip(ann.policy.state_dict().items(), twin.policy.state_dict().items(), strict=False):
         assert th.equal(a, b), name
     # trained the same way too (each built right before learning: SB3 seeds the global generators)
     trained = [cls("MlpPolicy", "CartPole-v1", policy_kwargs=kw, **FAST).learn(120) for cls, kw in
@@ -145,7 +145,7 @@ def test_cnn_policy_spiking_nature_cnn_and_ann_twin():
     twin = SpikingQRDQN(
         "CnnPolicy", _image_env(), policy_kwargs=dict(n_quantiles=4, spiking=False), **dict(FAST, buffer_size=100)
     )
-    for (name, a), (_, b) in zip(ann.policy.state_dict().items(), twin.policy.state_dict().items()):
+    for (name, a), (_, b) in zip(ann.policy.state_dict().items(), twin.policy.state_dict().items(), strict=False):
         assert th.equal(a, b), name
 
 

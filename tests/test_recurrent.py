@@ -138,7 +138,7 @@ def test_drop_in_and_aliases():
     b = RecurrentPPO(SpikingRecurrentActorCriticPolicy, "CartPole-v1", policy_kwargs=SMALL, **FAST)
     assert type(a.policy) is SpikingRecurrentActorCriticPolicy
     assert isinstance(a.policy.lstm_actor, StatefulSpikingMLP)
-    for (name, x), (_, y) in zip(a.policy.state_dict().items(), b.policy.state_dict().items()):
+    for (name, x), (_, y) in zip(a.policy.state_dict().items(), b.policy.state_dict().items(), strict=False):
         assert th.equal(x, y), name
     # RecurrentPPO's state tensors are sized by the shared layout: actor membranes 32 + 16
     assert a._last_lstm_states.pi[0].shape == (1, 1, 48)
@@ -179,7 +179,7 @@ def test_predict_state_round_trip():
     obs = _obs(model.observation_space, 3)
     a0, s0 = model.predict(obs, deterministic=True)  # state None: at rest
     assert s0[0].shape == (1, 3, 48)
-    a1, s1 = model.predict(obs, state=s0, episode_start=np.zeros(3), deterministic=True)
+    _a1, s1 = model.predict(obs, state=s0, episode_start=np.zeros(3), deterministic=True)
     assert not np.allclose(s1[0], s0[0])
     # starting again from rest gives the first step's actions and state again
     a2, s2 = model.predict(obs, state=s1, episode_start=np.ones(3), deterministic=True)

@@ -20,7 +20,6 @@ from sb3_spiking.robustness import (
 )
 from sb3_spiking.robustness import main as robustness_main
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
@@ -92,7 +91,10 @@ def test_perturbation_is_one_signed_gradient_step_against_the_greedy_action(trai
     with th.no_grad():
         q_clean, q_adv = trained_dqn.q_net(th.as_tensor(obs)), trained_dqn.q_net(th.as_tensor(adv))
     greedy = q_clean.argmax(1, keepdim=True)
-    lead = lambda q: (q.gather(1, greedy) - q.scatter(1, greedy, -1e9).amax(1, keepdim=True)).squeeze(1)
+
+    def lead(q: th.Tensor) -> th.Tensor:
+        return (q.gather(1, greedy) - q.scatter(1, greedy, -1e9).amax(1, keepdim=True)).squeeze(1)
+
     assert th.all(lead(q_adv) < lead(q_clean))
 
 

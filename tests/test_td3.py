@@ -156,7 +156,7 @@ def test_multi_input_policy():
 
 
 def test_discrete_action_space_is_refused():
-    with pytest.raises(ValueError, match="SpikingTD3 supports only Box action spaces.*Discrete"):
+    with pytest.raises(ValueError, match=r"SpikingTD3 supports only Box action spaces.*Discrete"):
         SpikingTD3("MlpPolicy", "CartPole-v1")
     with pytest.raises(ValueError, match="SpikingDDPG supports only Box"):
         SpikingDDPG("MlpPolicy", "CartPole-v1")

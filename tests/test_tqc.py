@@ -43,7 +43,7 @@ def test_spiking_critic_outputs_every_quantile_and_target_is_a_copy():
     assert model.critic.quantiles_total == 15 and all(q.out_features == 5 for q in model.critic.q_networks)
     critic_before = [p.detach().clone() for p in model.critic.parameters()]
     model.learn(150)
-    assert any(not th.equal(a, b) for a, b in zip(critic_before, model.critic.parameters())), "critic not trained"
+    assert any(not th.equal(a, b) for a, b in zip(critic_before, model.critic.parameters(), strict=False)), "critic not trained"
     quantiles = model.critic(th.as_tensor(_obs(model)), th.zeros(8, 1))
     assert quantiles.shape == (8, 3, 5) and np.ptp(quantiles.detach().numpy(), axis=2).max() > 0
     target = model.critic_target.state_dict()
@@ -94,7 +94,7 @@ def test_spiking_false_is_plain_tqc():
     ann = TQC("MlpPolicy", "Pendulum-v1", policy_kwargs=kwargs, **FAST)
     twin = SpikingTQC("MlpPolicy", "Pendulum-v1", policy_kwargs=dict(kwargs, spiking=False), **FAST)
     assert type(twin.actor) is type(ann.actor) and type(twin.critic) is type(ann.critic)
-    for (name, a), (_, b) in zip(ann.policy.state_dict().items(), twin.policy.state_dict().items()):
+    for (name, a), (_, b) in zip(ann.policy.state_dict().items(), twin.policy.state_dict().items(), strict=False):
         assert th.equal(a, b), name
     # gSDE: the ANN twin as TQC; the spiking actor draws the noise from its last layer's firing rates
     SpikingTQC("MlpPolicy", "Pendulum-v1", use_sde=True, policy_kwargs=dict(spiking=False), device="cpu")

@@ -157,7 +157,10 @@ def test_unknown_spiking_option_in_file_names_key_and_file(tmp_path: Path) -> No
 
 
 def test_plain_python_startup_imports_neither_torch_nor_rl_zoo3() -> None:
-    code = "import sys; print(sorted(m for m in ('torch', 'rl_zoo3', 'stable_baselines3', 'typing') if m in sys.modules)); print(repr(sys.meta_path[0]))"
+    code = (
+        "import sys; print(sorted(m for m in ('torch', 'rl_zoo3', 'stable_baselines3', 'typing') if m in sys.modules)); "
+        "print(repr(sys.meta_path[0]))"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=True)
     lines = proc.stdout.splitlines()
     assert lines[0] == "[]", f"start-up imported {lines[0]}"
@@ -373,7 +376,15 @@ def test_registered_in_process() -> None:
     from rl_zoo3.utils import ALGOS
 
     from sb3_spiking import (
-        DSQN, SpikingA2C, SpikingDDPG, SpikingPPO, SpikingQRDQN, SpikingRecurrentPPO, SpikingSAC, SpikingTD3, SpikingTQC,
+        DSQN,
+        SpikingA2C,
+        SpikingDDPG,
+        SpikingPPO,
+        SpikingQRDQN,
+        SpikingRecurrentPPO,
+        SpikingSAC,
+        SpikingTD3,
+        SpikingTQC,
     )
 
     expected = {
@@ -400,7 +411,10 @@ def test_registered_in_process() -> None:
 def test_extend_off_policy_lists_leaves_other_constants() -> None:
     from sb3_spiking.zoo.plugin import extend_off_policy_lists
 
-    src = "def f(a):\n    d = {'a2c': 1, 'dqn': 2, 'ppo': 3, 'sac': 4, 'td3': 5}\n    return a in ['dqn', 'sac', 'td3', 'tqc'], d\n"
+    src = (
+        "def f(a):\n    d = {'a2c': 1, 'dqn': 2, 'ppo': 3, 'sac': 4, 'td3': 5}\n"
+        "    return a in ['dqn', 'sac', 'td3', 'tqc'], d\n"
+    )
     ns: dict = {}
     exec(extend_off_policy_lists(compile(src, "x", "exec")), ns)
     assert ns["f"]("spiking_td3")[0] and not ns["f"]("spiking_ppo")[0]
@@ -467,7 +481,7 @@ def test_sampler_keeps_direct_encoder_for_images() -> None:
 def test_check_hyperparams_names_key_and_file(hyperparams: dict, message: str) -> None:
     from sb3_spiking.zoo.plugin import check_hyperparams
 
-    with pytest.raises(ValueError, match="my_file.yml") as info:
+    with pytest.raises(ValueError, match=r"my_file\.yml") as info:
         check_hyperparams(dict(hyperparams), "dsqn", "CartPole-v1", "my_file.yml")
     assert message in str(info.value)
 

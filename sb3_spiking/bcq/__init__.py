@@ -1,4 +1,4 @@
 from sb3_spiking.bcq.bcq import BCQ, SpikingBCQ
-from sb3_spiking.bcq.policies import BCQPolicy, MlpPolicy, PerturbationActor, VAE
+from sb3_spiking.bcq.policies import VAE, BCQPolicy, MlpPolicy, PerturbationActor
 
-__all__ = ["BCQ", "BCQPolicy", "MlpPolicy", "PerturbationActor", "SpikingBCQ", "VAE"]
+__all__ = ["BCQ", "VAE", "BCQPolicy", "MlpPolicy", "PerturbationActor", "SpikingBCQ"]

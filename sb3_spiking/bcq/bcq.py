@@ -14,15 +14,10 @@ from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from stable_baselines3.common.utils import polyak_update
 
 from sb3_spiking.bcq.policies import BCQPolicy, MlpPolicy
-from sb3_spiking.common.options import SpikingAlgorithmMixin
+from sb3_spiking.common.mixins import SpikingAlgorithmMixin, store_resolved_policy_kwargs
 from sb3_spiking.offline.algorithm import OfflineAlgorithmMixin
 from sb3_spiking.offline.datasets import check_spaces_match, dataset_to_replay_buffer
-from sb3_spiking.snn.options import check_int
-
-def _check_unit(name: str, value: Any, low: float = 0.0, high: float = 1.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= float(value) <= high:
-        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
-    return float(value)
+from sb3_spiking.snn.validation import check_int, check_real
 
 
 class SpikingBCQ(OfflineAlgorithmMixin, SpikingAlgorithmMixin, OffPolicyAlgorithm):
@@ -97,8 +92,8 @@ class SpikingBCQ(OfflineAlgorithmMixin, SpikingAlgorithmMixin, OffPolicyAlgorith
             buffer_size=1,  # replaced by the dataset's transitions in _setup_model
             learning_starts=0,
             batch_size=check_int("batch_size", batch_size),
-            tau=_check_unit("tau", tau),
-            gamma=_check_unit("gamma", gamma),
+            tau=check_real("tau", tau, 0.0, 1.0),
+            gamma=check_real("gamma", gamma, 0.0, 1.0),
             policy_kwargs=policy_kwargs,
             stats_window_size=stats_window_size,
             tensorboard_log=tensorboard_log,
@@ -109,7 +104,7 @@ class SpikingBCQ(OfflineAlgorithmMixin, SpikingAlgorithmMixin, OffPolicyAlgorith
             sde_support=False,
             supported_action_spaces=(spaces.Box,),
         )
-        self.lmbda = _check_unit("lmbda", lmbda)
+        self.lmbda = check_real("lmbda", lmbda, 0.0, 1.0)
         self.n_action_samples = check_int("n_action_samples", n_action_samples)
         if _init_setup_model:
             self._setup_model()
@@ -119,7 +114,7 @@ class SpikingBCQ(OfflineAlgorithmMixin, SpikingAlgorithmMixin, OffPolicyAlgorith
         self.set_random_seed(self.seed)
         self.policy = self.policy_class(self.observation_space, self.action_space, self.lr_schedule, **self.policy_kwargs)
         self.policy = self.policy.to(self.device)
-        self.policy_kwargs = {**self.policy_kwargs, **self.policy._spiking_constructor_parameters()}
+        store_resolved_policy_kwargs(self)
         self.replay_buffer = None  # type: ignore[assignment]
         if self.dataset is not None:
             self._load_data()

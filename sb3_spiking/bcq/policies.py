@@ -9,7 +9,7 @@ critics spiking; the VAE stays an ANN.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch as th
 from gymnasium import spaces
@@ -19,9 +19,10 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, Flatten
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 
-from sb3_spiking.common.options import SpikingPolicyMixin, state_action_bounds
+from sb3_spiking.common.mixins import SpikingPolicyMixin
+from sb3_spiking.common.options import state_action_bounds
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
-from sb3_spiking.snn.options import check_int
+from sb3_spiking.snn.validation import check_int, check_real
 from sb3_spiking.td3.policies import SpikingContinuousCritic
 
 #: log-std range of the VAE encoder and range of the latent samples at decoding (BCQ's values).
@@ -157,7 +158,7 @@ class BCQPolicy(SpikingPolicyMixin, BasePolicy):
     """
 
     training_mode_parts = ("actor", "critic", "vae")
-    spiking_defaults = {"spiking_critic": True}
+    spiking_defaults: ClassVar[dict[str, Any]] = {"spiking_critic": True}
     actor: PerturbationActor
     actor_target: PerturbationActor
     critic: ContinuousCritic
@@ -196,8 +197,7 @@ class BCQPolicy(SpikingPolicyMixin, BasePolicy):
         )
         if not isinstance(action_space, spaces.Box):
             raise ValueError(f"BCQ needs a Box action space, got {action_space}")
-        if isinstance(phi, bool) or not isinstance(phi, (int, float)) or not 0.0 <= float(phi) <= 2.0:
-            raise ValueError(f"phi must be a number in [0, 2] (largest perturbation in the scaled action space), got {phi!r}")
+        phi = check_real("phi", phi, 0.0, 2.0, note="largest perturbation in the scaled action space")
         if net_arch is None:
             net_arch = [400, 300]
         if isinstance(net_arch, dict):

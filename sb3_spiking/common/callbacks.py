@@ -10,7 +10,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from sb3_spiking.common.energy import energy_report
 from sb3_spiking.snn.recording import SpikeRecorder
-from sb3_spiking.snn.options import check_int
+from sb3_spiking.snn.validation import check_int, check_real
 
 
 def _to_numpy(obs: Any) -> Any:
@@ -117,9 +117,7 @@ class StopTrainingWhenSolved(BaseCallback):
         verbose: int = 0,
     ) -> None:
         super().__init__(verbose)
-        if not np.isfinite(reward_threshold):
-            raise ValueError(f"reward_threshold must be a finite number, got {reward_threshold!r}")
-        self.reward_threshold = float(reward_threshold)
+        self.reward_threshold = check_real("reward_threshold", reward_threshold)
         self.eval_freq = check_int("eval_freq", eval_freq)
         self.n_eval_episodes = check_int("n_eval_episodes", n_eval_episodes)
         self.eval_seed = eval_seed
@@ -127,7 +125,10 @@ class StopTrainingWhenSolved(BaseCallback):
         self.solved_at: int | None = None  # num_timesteps when training stopped, if it did
 
     def _init_callback(self) -> None:
-        from stable_baselines3.common.callbacks import EvalCallback, StopTrainingOnRewardThreshold
+        from stable_baselines3.common.callbacks import (
+            EvalCallback,
+            StopTrainingOnRewardThreshold,
+        )
         from stable_baselines3.common.env_util import make_vec_env
         from stable_baselines3.common.vec_env import VecNormalize
 

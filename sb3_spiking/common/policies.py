@@ -14,19 +14,18 @@ from typing import Any, ClassVar
 import numpy as np
 import torch as th
 from gymnasium import spaces
+from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.common.torch_layers import (
-    BaseFeaturesExtractor,
     CombinedExtractor,
-    FlattenExtractor,
     MlpExtractor,
     NatureCNN,
 )
-from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
-from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, with_features_extractor
+from sb3_spiking.common.mixins import SpikingPolicyMixin, with_features_extractor
+from sb3_spiking.common.options import flat_feature_bounds
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 from sb3_spiking.snn.decoders import PopulationDecoder
 
@@ -117,7 +116,7 @@ class SpikingMlpExtractor(MlpExtractor):
         """Undo SB3's orthogonal init on the spiking branches; with ``output_gain``, give the actor's
         output layer SB3's small ``action_net`` init (orthogonal, gain 0.01: a near-uniform policy
         at start), unless the decoder is a population (its output layer is spiking)."""
-        for module, state in zip(self.spiking_branches(), self._spiking_init):
+        for module, state in zip(self.spiking_branches(), self._spiking_init, strict=False):
             module.load_state_dict(state)  # copies in place: the parameters stay the same objects
         del self._spiking_init
         decoder = self.policy_net.decoder
@@ -171,10 +170,10 @@ class SpikingActorCriticMixin(SpikingSDEMixin, SpikingPolicyMixin):
 
     spiking_defaults: ClassVar[dict[str, Any]] = {"decoder": "learnable"}
 
-    def _check_spiking_args(self, kwargs: dict[str, Any], features_extractor_class: type) -> dict[str, Any]:
-        if self.spiking and kwargs.get("net_arch") is None and issubclass(features_extractor_class, NatureCNN):
-            kwargs["net_arch"] = dict(pi=[256], vf=[])  # SB3 has no hidden layer after the CNN; a spiking actor needs one
-        return kwargs
+    def _sb3_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        if self.spiking and arguments["net_arch"] is None and issubclass(arguments["features_extractor_class"], NatureCNN):
+            arguments["net_arch"] = dict(pi=[256], vf=[])  # SB3 has no hidden layer after the CNN; a spiking actor needs one
+        return arguments
 
     def _build_mlp_extractor(self) -> None:
         if not self.spiking:
@@ -222,49 +221,6 @@ class SpikingActorCriticPolicy(SpikingActorCriticMixin, ActorCriticPolicy):
     ``log_std_init``, ``full_std`` and ``use_expln`` mean what they mean in SB3.
     """
 
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        lr_schedule: Schedule,
-        net_arch: list[int] | dict[str, list[int]] | None = None,
-        activation_fn: type[nn.Module] = nn.Tanh,
-        ortho_init: bool = True,
-        use_sde: bool = False,
-        log_std_init: float = 0.0,
-        full_std: bool = True,
-        use_expln: bool = False,
-        squash_output: bool = False,
-        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
-        features_extractor_kwargs: dict[str, Any] | None = None,
-        share_features_extractor: bool = True,
-        normalize_images: bool = True,
-        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
-        optimizer_kwargs: dict[str, Any] | None = None,
-        **spiking_kwargs: Any,
-    ) -> None:
-        self._init_spiking(spiking_kwargs)
-        kwargs = self._check_spiking_args(dict(net_arch=net_arch, use_sde=use_sde), features_extractor_class)
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            kwargs["net_arch"],
-            activation_fn,
-            ortho_init,
-            use_sde,
-            log_std_init,
-            full_std,
-            use_expln,
-            squash_output,
-            features_extractor_class,
-            features_extractor_kwargs,
-            share_features_extractor,
-            normalize_images,
-            optimizer_class,
-            optimizer_kwargs,
-        )
-
 
 SpikingActorCriticCnnPolicy = with_features_extractor(
     SpikingActorCriticPolicy,
@@ -289,39 +245,6 @@ class SpikingMaskableActorCriticPolicy(SpikingActorCriticMixin, MaskableActorCri
     (which requires its own policy base class): ``MaskablePPO(SpikingMaskableActorCriticPolicy, env)``.
     Masks apply to the logits the spiking decoder outputs. Options as :class:`SpikingActorCriticPolicy`.
     """
-
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        lr_schedule: Schedule,
-        net_arch: list[int] | dict[str, list[int]] | None = None,
-        activation_fn: type[nn.Module] = nn.Tanh,
-        ortho_init: bool = True,
-        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
-        features_extractor_kwargs: dict[str, Any] | None = None,
-        share_features_extractor: bool = True,
-        normalize_images: bool = True,
-        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
-        optimizer_kwargs: dict[str, Any] | None = None,
-        **spiking_kwargs: Any,
-    ) -> None:
-        self._init_spiking(spiking_kwargs)
-        kwargs = self._check_spiking_args(dict(net_arch=net_arch), features_extractor_class)
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            kwargs["net_arch"],
-            activation_fn,
-            ortho_init,
-            features_extractor_class,
-            features_extractor_kwargs,
-            share_features_extractor,
-            normalize_images,
-            optimizer_class,
-            optimizer_kwargs,
-        )
 
 
 #: ``policy_aliases`` of :class:`~sb3_spiking.SpikingPPO` and :class:`~sb3_spiking.SpikingA2C`.

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
+from stable_baselines3.common.preprocessing import (
+    is_image_space,
+    is_image_space_channels_first,
+)
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
 

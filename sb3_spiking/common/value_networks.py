@@ -8,11 +8,12 @@ spiking MLP) and images (the spiking Nature CNN on the pixels, through ``ImageIn
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, NatureCNN
 
+from sb3_spiking.common.mixins import SpikingPolicyMixin
 from sb3_spiking.common.options import flat_feature_bounds
 from sb3_spiking.common.torch_layers import ImageInput
 from sb3_spiking.snn import SpikingMLP, SpikingNatureCNN, SpikingNetwork, SpikingOptions
@@ -72,3 +73,36 @@ def image_input_arguments(
             k: v for k, v in (features_extractor_kwargs or {}).items() if k in ("features_dim", "normalized_image")
         }
     return features_extractor_class, features_extractor_kwargs, net_arch
+
+
+class SpikingValuePolicyMixin(SpikingPolicyMixin):
+    """Constructor rules of the spiking value policies (DSQN, SpikingQRDQN): ``spiking_critic`` is
+    refused (the value network *is* the spiking network) and ``CnnPolicy`` arguments follow
+    :func:`image_input_arguments`. Put it first in the bases, before the SB3 policy class."""
+
+    #: features extractor that replaces ``ImageInput`` for the ANN twin (``spiking=False``)
+    ann_image_extractor: ClassVar[type[BaseFeaturesExtractor]] = NatureCNN
+    #: the algorithm and its value network, as the ``spiking_critic`` error names them
+    algorithm_name: ClassVar[str]
+    value_network_name: ClassVar[str]
+
+    def _sb3_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        if self.spiking_critic:
+            raise ValueError(
+                f"spiking_critic does not apply to {self.algorithm_name}: its {self.value_network_name} is the "
+                "spiking network (drop the option)"
+            )
+        extractor_class, extractor_kwargs, net_arch = image_input_arguments(
+            self.spiking,
+            arguments["features_extractor_class"],
+            arguments["features_extractor_kwargs"],
+            arguments["normalize_images"],
+            arguments["net_arch"],
+            self.ann_image_extractor,
+        )
+        return {
+            **arguments,
+            "features_extractor_class": extractor_class,
+            "features_extractor_kwargs": extractor_kwargs,
+            "net_arch": net_arch,
+        }

@@ -7,9 +7,9 @@ from typing import ClassVar
 from stable_baselines3 import DDPG
 from stable_baselines3.common.policies import BasePolicy
 
-from sb3_spiking.common.options import SpikingAlgorithmMixin
-from sb3_spiking.td3.proxy import ProxyTargetMixin
+from sb3_spiking.common.mixins import SpikingAlgorithmMixin, sb3_policy_aliases
 from sb3_spiking.td3.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, SpikingTD3Policy
+from sb3_spiking.td3.proxy import ProxyTargetMixin
 
 
 class SpikingDDPG(ProxyTargetMixin, SpikingAlgorithmMixin, DDPG):
@@ -21,10 +21,6 @@ class SpikingDDPG(ProxyTargetMixin, SpikingAlgorithmMixin, DDPG):
     ``proxy_target_kwargs`` as in :class:`~sb3_spiking.td3.SpikingTD3`.
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
-        "MlpPolicy": MlpPolicy,
-        "CnnPolicy": CnnPolicy,
-        "MultiInputPolicy": MultiInputPolicy,
-    }
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = sb3_policy_aliases(MlpPolicy, CnnPolicy, MultiInputPolicy)
     policy: SpikingTD3Policy
     algorithm_policy_kwargs = ("n_critics",)

@@ -8,8 +8,13 @@ from gymnasium import spaces
 from stable_baselines3 import DQN
 from stable_baselines3.common.policies import BasePolicy
 
-from sb3_spiking.common.options import SpikingAlgorithmMixin
-from sb3_spiking.dsqn.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, SpikingDQNPolicy
+from sb3_spiking.common.mixins import SpikingAlgorithmMixin, sb3_policy_aliases
+from sb3_spiking.dsqn.policies import (
+    CnnPolicy,
+    MlpPolicy,
+    MultiInputPolicy,
+    SpikingDQNPolicy,
+)
 
 
 class DSQN(SpikingAlgorithmMixin, DQN):
@@ -28,10 +33,6 @@ class DSQN(SpikingAlgorithmMixin, DQN):
     :param env: environment or its id; its action space must be ``Discrete``.
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
-        "MlpPolicy": MlpPolicy,
-        "CnnPolicy": CnnPolicy,
-        "MultiInputPolicy": MultiInputPolicy,
-    }
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = sb3_policy_aliases(MlpPolicy, CnnPolicy, MultiInputPolicy)
     spiking_action_spaces = (spaces.Discrete,)
     policy: SpikingDQNPolicy

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
-import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor, FlattenExtractor, NatureCNN
-from stable_baselines3.common.type_aliases import Schedule
+from stable_baselines3.common.torch_layers import (
+    BaseFeaturesExtractor,
+    CombinedExtractor,
+)
 from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch import nn
 
-from sb3_spiking.common.options import SpikingPolicyMixin, with_features_extractor
+from sb3_spiking.common.mixins import SpikingModelMixin, with_features_extractor
 from sb3_spiking.common.torch_layers import ImageInput
-from sb3_spiking.common.value_networks import image_input_arguments, spiking_value_body
+from sb3_spiking.common.value_networks import (
+    SpikingValuePolicyMixin,
+    spiking_value_body,
+)
 from sb3_spiking.snn import SpikingOptions
 
 
-class SpikingQNetwork(QNetwork):
+class SpikingQNetwork(SpikingModelMixin, QNetwork):
     """Q-network whose body is spiking; ``forward`` returns Q-values ``[B, n_actions]``.
 
     - Vector (or Dict, via SB3's ``CombinedExtractor``) observations: a
@@ -61,13 +65,8 @@ class SpikingQNetwork(QNetwork):
             normalize_images,
         )
 
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data["spiking_options"] = self.spiking_options
-        return data
 
-
-class SpikingDQNPolicy(SpikingPolicyMixin, DQNPolicy):
+class SpikingDQNPolicy(SpikingValuePolicyMixin, DQNPolicy):
     """DQN policy whose Q-network (and target network) is spiking.
 
     Takes SB3's ``DQNPolicy`` parameters plus the spiking options of the README table.
@@ -76,6 +75,8 @@ class SpikingDQNPolicy(SpikingPolicyMixin, DQNPolicy):
     """
 
     training_mode_parts = ("q_net",)
+    algorithm_name = "DSQN"
+    value_network_name = "Q-network"
 
     def _numpy_net(self, deterministic: bool) -> tuple[Any, Any]:
         return self.q_net.features_extractor, self.q_net.q_net
@@ -83,49 +84,6 @@ class SpikingDQNPolicy(SpikingPolicyMixin, DQNPolicy):
     def _numpy_actions(self, out: np.ndarray, vectorized: bool) -> np.ndarray:
         actions = out.argmax(axis=1).reshape(-1)
         return actions if vectorized else actions.squeeze(axis=0)
-
-    #: features extractor that replaces ``ImageInput`` for the ANN twin (``spiking=False``)
-    ann_image_extractor: ClassVar[type[BaseFeaturesExtractor]] = NatureCNN
-
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Discrete,
-        lr_schedule: Schedule,
-        net_arch: list[int] | None = None,
-        activation_fn: type[nn.Module] = nn.ReLU,
-        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
-        features_extractor_kwargs: dict[str, Any] | None = None,
-        normalize_images: bool = True,
-        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
-        optimizer_kwargs: dict[str, Any] | None = None,
-        **spiking_kwargs: Any,
-    ) -> None:
-        self._init_spiking(spiking_kwargs)
-        if self.spiking_critic:
-            raise ValueError(
-                "spiking_critic does not apply to DSQN: its Q-network is the spiking network (drop the option)"
-            )
-        features_extractor_class, features_extractor_kwargs, net_arch = image_input_arguments(
-            self.spiking,
-            features_extractor_class,
-            features_extractor_kwargs,
-            normalize_images,
-            net_arch,
-            self.ann_image_extractor,
-        )
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            net_arch,
-            activation_fn,
-            features_extractor_class,
-            features_extractor_kwargs,
-            normalize_images,
-            optimizer_class,
-            optimizer_kwargs,
-        )
 
     def make_q_net(self) -> QNetwork:
         if not self.spiking:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -13,9 +14,9 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 from torch.distributions import Categorical, Distribution, Normal
 
-from sb3_spiking.common.options import SpikingPolicyMixin
+from sb3_spiking.common.mixins import SpikingPolicyMixin
 from sb3_spiking.dt.transformer import ATTENTIONS, DecisionTransformerNet
-from sb3_spiking.snn.options import check_bool, check_choice, check_int
+from sb3_spiking.snn.validation import check_bool, check_choice, check_int, check_real
 
 #: Spiking options that have no meaning in the transformer (tokens enter as real-valued
 #: embeddings; the action head reads the real-valued residual stream), with their only value.
@@ -126,9 +127,7 @@ class DecisionTransformerPolicy(SpikingPolicyMixin, BasePolicy):
         self.hidden_dim = check_int("hidden_dim", hidden_dim)
         self.n_layers = check_int("n_layers", n_layers)
         self.n_heads = check_int("n_heads", n_heads)
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
-        self.dropout = float(dropout)
+        self.dropout = check_real("dropout", dropout, 0.0, 1.0, high_open=True)
         self.attention = check_choice("attention", attention, ATTENTIONS)
         self.spiking_ffn = check_bool("spiking_ffn", spiking_ffn)
         self.reward_arch = [check_int("reward_arch entry", w) for w in reward_arch]
@@ -151,7 +150,7 @@ class DecisionTransformerPolicy(SpikingPolicyMixin, BasePolicy):
         )
         widths = [2 * self.obs_dim + self.action_dim, *self.reward_arch]
         layers: list[nn.Module] = []
-        for w_in, w_out in zip(widths[:-1], widths[1:]):
+        for w_in, w_out in itertools.pairwise(widths):
             layers += [nn.Linear(w_in, w_out), nn.ReLU()]
         self.reward_net = nn.Sequential(*layers, nn.Linear(widths[-1], 1))
         self.log_std = nn.Parameter(th.full((self.action_dim,), LOG_STD_INIT), requires_grad=not self.discrete)

@@ -33,7 +33,8 @@ _SB3_ALGOS = {"ppo": "PPO", "a2c": "A2C", "dqn": "DQN"}
 
 def algorithm_class(name: str) -> type:
     """The algorithm class of ``--algo``."""
-    from sb3_spiking.zoo.plugin import ZOO_ALGOS, algorithm_class as zoo_class
+    from sb3_spiking.zoo.plugin import ZOO_ALGOS
+    from sb3_spiking.zoo.plugin import algorithm_class as zoo_class
 
     if name in ZOO_ALGOS:
         return zoo_class(name)

@@ -25,16 +25,13 @@ which exports it anyway and measures how often the graph's action agrees with ``
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
-from gymnasium import spaces
-from stable_baselines3.common.preprocessing import is_image_space
-from stable_baselines3.common.torch_layers import FlattenExtractor
 from torch import nn
 
+from sb3_spiking.export.acting import SUPPORTED, _Acting, _acting_network, _unsupported
 from sb3_spiking.snn.decoders import (
     LearnableDecoder,
     MembraneDecoder,
@@ -45,19 +42,14 @@ from sb3_spiking.snn.decoders import (
 from sb3_spiking.snn.network import SpikingMLP, SpikingNatureCNN, SpikingNetwork
 from sb3_spiking.snn.neurons import LIF
 
+# SUPPORTED moved to export/acting.py with the code that enforces it; it stays importable from here.
+__all__ = ["DT", "NIR_EXTRA", "SUPPORTED", "to_nir"]
+
 #: The time step the NIR time constants assume (snnTorch's and SpikingJelly's default).
 DT = 1e-4
 
 #: How to install what the export needs.
 NIR_EXTRA = 'pip install "sb3-spiking[nir]"'
-
-#: What :func:`to_nir` exports (named in its errors).
-SUPPORTED = (
-    "the actor of SpikingTD3 / SpikingDDPG",
-    "the actor of SpikingSAC (its deterministic mean)",
-    "the Q-network of DSQN (MlpPolicy and the spiking CnnPolicy) and of converted DQNs (convert_dqn)",
-    "the actor of SpikingActorCriticPolicy (SpikingPPO, SpikingA2C, PPO/A2C with that policy)",
-)
 
 _ENCODER_WHY = {
     "rate": "its spike trains are computed from the observation in closed form (floor((t+1)*p), "
@@ -76,156 +68,6 @@ def _import_nir() -> Any:
         raise ImportError(f"NIR export needs the 'nir' package: {NIR_EXTRA}") from exc
     return nir
 
-
-@dataclass
-class _Acting:
-    """The network that acts and what surrounds it in ``predict``."""
-
-    algorithm: str
-    network: str
-    body: SpikingNetwork
-    preprocess: dict[str, Any]
-    postprocess: dict[str, Any]
-    #: output rows of the body that the action uses (SAC: the mean half), None for all
-    rows: slice | None = None
-    notes: list[str] = field(default_factory=list)
-
-
-def _unsupported(what: str) -> ValueError:
-    return ValueError(f"{what}. NIR export supports: " + "; ".join(SUPPORTED))
-
-
-def _box_preprocess(policy: Any, features_extractor: Any, image_network: bool) -> dict[str, Any]:
-    space = policy.observation_space
-    if not isinstance(space, spaces.Box):
-        raise _unsupported(
-            f"Observation space {space} is not exported (only Box observations: the graph's input is the "
-            "observation vector or image)"
-        )
-    image = is_image_space(space, check_channels=False)
-    scale = 1.0 / 255.0 if image and policy.normalize_images else 1.0
-    return {
-        "observation_shape": np.asarray(space.shape, dtype=np.int64),
-        "dtype": "float32",
-        "scale": scale,
-        "flatten": not image_network,
-        "description": (
-            "observation as float32 (in the observation space's layout; channel-first images), "
-            + ("multiplied by 'scale', " if scale != 1.0 else "")
-            + ("then flattened to the input node's shape" if not image_network else "kept as (C, H, W)")
-            + "; the same input is presented at every one of the num_steps steps (constant input current)"
-        ),
-    }
-
-
-def _box_postprocess(action_space: spaces.Box, squash: bool) -> dict[str, Any]:
-    post = {
-        "type": "box",
-        "action_shape": np.asarray(action_space.shape, dtype=np.int64),
-        "low": np.asarray(action_space.low, dtype=np.float32).reshape(-1),
-        "high": np.asarray(action_space.high, dtype=np.float32).reshape(-1),
-        "squash": "tanh" if squash else "none",
-    }
-    if squash:
-        post["description"] = "action = low + 0.5 * (tanh(output) + 1) * (high - low) (SB3's unscale_action)"
-    else:
-        post["description"] = "action = clip(output, low, high)"
-    return post
-
-
-def _check_extractor(features_extractor: Any, allowed: tuple[type, ...], who: str) -> None:
-    if type(features_extractor) not in allowed:
-        raise _unsupported(
-            f"{who} reads its observations through {type(features_extractor).__name__}, an ANN features "
-            "extractor that is no part of the spiking network (export takes FlattenExtractor, i.e. MlpPolicy, "
-            "and DSQN's spiking CnnPolicy)"
-        )
-
-
-def _acting_network(model: Any) -> _Acting:
-    """Find the network that acts in ``model`` (an SB3 algorithm or a policy)."""
-    from sb3_spiking.common.policies import SpikingActorCriticMixin
-    from sb3_spiking.common.torch_layers import ImageInput
-    from sb3_spiking.dsqn.policies import SpikingDQNPolicy
-    from sb3_spiking.sac.policies import SpikingSACPolicy
-    from sb3_spiking.td3.policies import SpikingTD3Policy
-
-    policy = getattr(model, "policy", model)
-    algorithm = type(model).__name__
-    known = (SpikingTD3Policy, SpikingSACPolicy, SpikingDQNPolicy, SpikingActorCriticMixin)
-    if not isinstance(policy, known):
-        raise _unsupported(f"{algorithm} (policy {type(policy).__name__}) has no spiking network to export")
-    if not policy.spiking:
-        raise _unsupported(
-            f"This {algorithm} is the ANN twin (policy_kwargs spiking=False): it has no spiking network to export"
-        )
-    if isinstance(policy, SpikingTD3Policy):
-        actor = policy.actor
-        _check_extractor(actor.features_extractor, (FlattenExtractor,), "The actor")
-        return _Acting(
-            algorithm,
-            "actor",
-            actor.mu[0],
-            _box_preprocess(policy, actor.features_extractor, False),
-            _box_postprocess(policy.action_space, squash=True),
-        )
-    if isinstance(policy, SpikingSACPolicy):
-        actor = policy.actor
-        _check_extractor(actor.features_extractor, (FlattenExtractor,), "The actor")
-        n = int(np.prod(policy.action_space.shape))
-        return _Acting(
-            algorithm,
-            "actor mean (deterministic action; the log-std outputs are left out)",
-            actor.body,
-            _box_preprocess(policy, actor.features_extractor, False),
-            _box_postprocess(policy.action_space, squash=True),
-            rows=slice(0, n),
-        )
-    if isinstance(policy, SpikingDQNPolicy):
-        q_net = policy.q_net
-        _check_extractor(q_net.features_extractor, (FlattenExtractor, ImageInput), "The Q-network")
-        image = isinstance(q_net.features_extractor, ImageInput)
-        return _Acting(
-            algorithm,
-            "Q-network",
-            q_net.q_net,
-            _box_preprocess(policy, q_net.features_extractor, image),
-            {"type": "argmax", "description": "action = argmax over the outputs (Q-values)"},
-        )
-    # SpikingActorCriticPolicy (and its CNN/MultiInput/maskable variants)
-    _check_extractor(policy.pi_features_extractor, (FlattenExtractor,), "The actor")
-    space = policy.action_space
-    notes = []
-    if isinstance(space, spaces.Box):
-        if policy.squash_output:
-            raise _unsupported("An actor-critic policy with squash_output=True (gSDE) is not exported")
-        post = _box_postprocess(space, squash=False)
-    elif isinstance(space, spaces.Discrete):
-        post = {"type": "argmax", "description": "action = argmax over the outputs (logits)"}
-    elif isinstance(space, spaces.MultiDiscrete):
-        post = {
-            "type": "argmax_segments",
-            "nvec": np.asarray(space.nvec, dtype=np.int64).reshape(-1),
-            "description": "action[i] = argmax over the i-th segment of nvec[i] outputs (logits)",
-        }
-    elif isinstance(space, spaces.MultiBinary):
-        post = {
-            "type": "threshold",
-            "action_shape": np.asarray(space.shape, dtype=np.int64),
-            "description": "action = 1 where the output (logit) > 0, else 0",
-        }
-    else:
-        raise _unsupported(f"Action space {space} is not exported")
-    if type(policy).__name__.startswith("SpikingMaskable"):
-        notes.append("action masks are applied by the caller: the graph outputs unmasked logits")
-    return _Acting(
-        algorithm,
-        "actor",
-        policy.mlp_extractor.policy_net,
-        _box_preprocess(policy, policy.pi_features_extractor, False),
-        post,
-        notes=notes,
-    )
 
 
 # -- nodes ------------------------------------------------------------------------------------
@@ -249,7 +91,7 @@ def _neuron_arrays(beta: torch.Tensor, thr: torch.Tensor | None, shape: tuple[in
     return beta_a, thr_a
 
 
-def _check_beta(beta: np.ndarray, where: str) -> bool:
+def _is_integrate_and_fire(beta: np.ndarray, where: str) -> bool:
     """True for integrate-and-fire (every beta = 1); raise when only some neurons are."""
     ones = beta == 1.0
     if ones.all():
@@ -266,7 +108,7 @@ def _lif_node(nir: Any, lif: LIF, shape: tuple[int, ...], rows: slice | None = N
     beta_t, thr_t = lif.neuron_params()
     beta, thr = _neuron_arrays(beta_t, thr_t, shape, rows)
     zeros = np.zeros_like(thr)
-    if _check_beta(beta, where):
+    if _is_integrate_and_fire(beta, where):
         return nir.IF(r=np.full_like(thr, 1.0 / DT), v_threshold=thr, v_reset=zeros)
     return nir.LIF(tau=DT / (1.0 - beta), r=1.0 / (1.0 - beta), v_leak=zeros, v_threshold=thr, v_reset=zeros)
 
@@ -275,7 +117,7 @@ def _li_node(nir: Any, decoder: MembraneDecoder, rows: slice | None) -> Any:
     readout = decoder.readout
     beta_t = readout.beta.clamp(1e-6, 1.0) if readout.learn_beta else readout.beta
     beta, _ = _neuron_arrays(beta_t, None, tuple(readout.beta.shape), rows)
-    if _check_beta(beta, "the membrane decoder"):
+    if _is_integrate_and_fire(beta, "the membrane decoder"):
         return nir.I(r=np.full_like(beta, 1.0 / DT))
     return nir.LI(tau=DT / (1.0 - beta), r=1.0 / (1.0 - beta), v_leak=np.zeros_like(beta))
 
@@ -292,7 +134,7 @@ def _conv_node(nir: Any, conv: nn.Conv2d, in_hw: tuple[int, int]) -> Any:
     )
 
 
-def _check_network(body: SpikingNetwork, allow_reset_mismatch: bool) -> list[LIF]:
+def _exportable_lifs(body: SpikingNetwork, allow_reset_mismatch: bool) -> list[LIF]:
     """Raise a clear error for what NIR cannot express; return the body's LIF layers."""
     options = body.options
     if options.neuron != "lif":
@@ -343,7 +185,7 @@ def _build_graph(nir: Any, acting: _Acting) -> tuple[dict[str, Any], list[tuple[
     if isinstance(body, SpikingNatureCNN):
         channels, h, w = body.image_shape
         nodes["input"] = nir.Input(input_type={"input": np.array([channels, h, w])})
-        for i, (conv, lif) in enumerate(zip(body.convs, body.conv_lifs)):
+        for i, (conv, lif) in enumerate(zip(body.convs, body.conv_lifs, strict=False)):
             add(f"conv_{i}", _conv_node(nir, conv, (h, w)))
             h = (h + 2 * conv.padding[0] - conv.dilation[0] * (conv.kernel_size[0] - 1) - 1) // conv.stride[0] + 1
             w = (w + 2 * conv.padding[1] - conv.dilation[1] * (conv.kernel_size[1] - 1) - 1) // conv.stride[1] + 1
@@ -354,7 +196,7 @@ def _build_graph(nir: Any, acting: _Acting) -> tuple[dict[str, Any], list[tuple[
         nodes["input"] = nir.Input(input_type={"input": np.array([body.in_features])})
     else:
         raise _unsupported(f"The network {type(body).__name__} has no NIR mapping")
-    for i, (fc, lif) in enumerate(zip(body.fcs, body.lifs)):
+    for i, (fc, lif) in enumerate(zip(body.fcs, body.lifs, strict=False)):
         add(f"fc_{i}", _affine(nir, fc))
         add(f"lif_{i}", _lif_node(nir, lif, (fc.out_features,), where=f"hidden layer {i}"))
 
@@ -434,7 +276,7 @@ def to_nir(
     """
     nir = _import_nir()
     acting = _acting_network(model)
-    lifs = _check_network(acting.body, allow_reset_mismatch)
+    lifs = _exportable_lifs(acting.body, allow_reset_mismatch)
     if vec_normalize is not None and getattr(vec_normalize, "norm_obs", False):
         rms = vec_normalize.obs_rms
         if isinstance(rms, dict):
@@ -512,7 +354,7 @@ def _reset_mismatch(model: Any, graph: Any, observations: np.ndarray | None) -> 
         extra = {}
     return {
         "action_agreement": float(agree.mean()),
-        "n_observations": int(len(observations)),
+        "n_observations": len(observations),
         "observations": source,
         "rule": "Box: every action component within 1e-4; discrete: the same action",
         **extra,

@@ -10,6 +10,7 @@ LIF, IF, LI, I (integrator).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
@@ -95,7 +96,7 @@ def _postprocess(meta: dict[str, Any], out: np.ndarray, vectorized: bool) -> np.
     elif kind == "argmax_segments":
         nvec = _shape(post["nvec"])
         bounds = np.cumsum((0, *nvec))
-        actions = np.stack([out[:, a:b].argmax(axis=1) for a, b in zip(bounds[:-1], bounds[1:])], axis=1)
+        actions = np.stack([out[:, a:b].argmax(axis=1) for a, b in itertools.pairwise(bounds)], axis=1)
     elif kind == "threshold":
         actions = (out > 0).astype(np.int8).reshape(-1, *_shape(post["action_shape"]))
     elif kind == "box":
@@ -161,7 +162,7 @@ class _Neuron:
         return spikes
 
 
-def simulate(graph: Any, observations: Any) -> SimulationResult:
+def simulate(graph: Any, observations: Any) -> SimulationResult:  # noqa: C901 (one pass over the node kinds)
     """Run an exported NIR graph on raw observations and return the actions (and what led to them).
 
     :param graph: a graph from :func:`~sb3_spiking.export.to_nir` or ``nir.read``.

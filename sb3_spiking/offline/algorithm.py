@@ -13,7 +13,7 @@ import numpy as np
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback
 
 from sb3_spiking.offline.datasets import load_dataset
-from sb3_spiking.snn.options import check_int
+from sb3_spiking.snn.validation import check_int
 
 SelfOffline = TypeVar("SelfOffline", bound="OfflineAlgorithmMixin")
 

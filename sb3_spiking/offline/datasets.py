@@ -21,17 +21,11 @@ import numpy as np
 from gymnasium import spaces
 from stable_baselines3.common.buffers import ReplayBuffer
 
-from sb3_spiking.snn.options import check_int
+from sb3_spiking.snn.validation import check_int, check_real
 
 #: Collection recipe of ACSF (Qin et al., 2023) and BCQ (Fujimoto et al., 2019): see REFERENCES.md.
 DEFAULT_RANDOM_PROB = 0.3
 DEFAULT_NOISE_STD = 0.3
-
-
-def _check_probability(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
-    return float(value)
 
 
 def _import_minari() -> Any:
@@ -113,9 +107,8 @@ def collect_dataset(
         )
     n_steps = check_int("n_steps", n_steps)
     seed = check_int("seed", seed, minimum=0)
-    random_prob = _check_probability("random_prob", random_prob)
-    if isinstance(noise_std, bool) or not isinstance(noise_std, (int, float)) or not 0.0 <= float(noise_std) < float("inf"):
-        raise ValueError(f"noise_std must be a finite number >= 0, got {noise_std!r}")
+    random_prob = check_real("random_prob", random_prob, 0.0, 1.0)
+    noise_std = check_real("noise_std", noise_std, 0.0)
     if not isinstance(dataset_id, str):
         raise TypeError(f"dataset_id must be a string such as 'pendulum/td3-acsf-v0', got {dataset_id!r}")
     from minari.dataset.minari_dataset import parse_dataset_id

@@ -7,7 +7,7 @@ from typing import ClassVar
 from stable_baselines3 import PPO
 from stable_baselines3.common.policies import BasePolicy
 
-from sb3_spiking.common.options import SpikingAlgorithmMixin
+from sb3_spiking.common.mixins import SpikingAlgorithmMixin
 from sb3_spiking.common.policies import ACTOR_CRITIC_ACTION_SPACES, ACTOR_CRITIC_ALIASES, SpikingOnPolicyMixin
 
 

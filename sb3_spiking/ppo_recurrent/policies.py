@@ -53,7 +53,8 @@ from stable_baselines3.common.torch_layers import (
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
-from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, with_features_extractor
+from sb3_spiking.common.mixins import SpikingPolicyMixin, with_features_extractor
+from sb3_spiking.common.options import flat_feature_bounds
 from sb3_spiking.common.policies import SpikingSDEMixin, action_param_dim
 from sb3_spiking.snn.decoders import PopulationDecoder
 from sb3_spiking.snn.stateful import StatefulSpikingMLP
@@ -124,7 +125,7 @@ class SpikingRecurrentActorCriticPolicy(SpikingSDEMixin, SpikingPolicyMixin, Rec
             raise TypeError(f"recurrent_synapses must be True or False, got {recurrent_synapses!r}")
         self.recurrent_synapses = recurrent_synapses
         if self.spiking:
-            self._check_spiking_recurrent_args(shared_lstm, enable_critic_lstm)
+            self._refuse_unsupported_recurrent_args(shared_lstm, enable_critic_lstm)
             if net_arch is None:
                 # SB3 puts no hidden layer after a CNN (nor after sb3-contrib's LSTM there); a spiking actor needs one.
                 cnn = issubclass(features_extractor_class, NatureCNN)
@@ -163,7 +164,7 @@ class SpikingRecurrentActorCriticPolicy(SpikingSDEMixin, SpikingPolicyMixin, Rec
         if self.spiking:
             self._build_spiking_memory(lr_schedule)
 
-    def _check_spiking_recurrent_args(self, shared_lstm: bool, enable_critic_lstm: bool) -> None:
+    def _refuse_unsupported_recurrent_args(self, shared_lstm: bool, enable_critic_lstm: bool) -> None:
         if shared_lstm:
             raise ValueError(
                 "shared_lstm=True shares the actor's LSTM output with the critic; the spiking actor outputs "

@@ -7,7 +7,7 @@ from typing import ClassVar
 from sb3_contrib import RecurrentPPO
 from stable_baselines3.common.policies import BasePolicy
 
-from sb3_spiking.common.options import SpikingAlgorithmMixin
+from sb3_spiking.common.mixins import SpikingAlgorithmMixin
 from sb3_spiking.common.policies import ACTOR_CRITIC_ACTION_SPACES
 from sb3_spiking.ppo_recurrent.policies import RECURRENT_ALIASES
 

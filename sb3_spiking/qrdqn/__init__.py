@@ -1,4 +1,10 @@
-from sb3_spiking.qrdqn.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, SpikingQRDQNPolicy, SpikingQuantileNetwork
+from sb3_spiking.qrdqn.policies import (
+    CnnPolicy,
+    MlpPolicy,
+    MultiInputPolicy,
+    SpikingQRDQNPolicy,
+    SpikingQuantileNetwork,
+)
 from sb3_spiking.qrdqn.qrdqn import SpikingQRDQN
 
 __all__ = ["CnnPolicy", "MlpPolicy", "MultiInputPolicy", "SpikingQRDQN", "SpikingQRDQNPolicy", "SpikingQuantileNetwork"]

@@ -3,25 +3,30 @@ QR-DQN policy."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch as th
 from gymnasium import spaces
 from sb3_contrib.qrdqn.policies import QRDQNPolicy, QuantileNetwork
 from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor, FlattenExtractor, NatureCNN
-from stable_baselines3.common.type_aliases import Schedule
+from stable_baselines3.common.torch_layers import (
+    BaseFeaturesExtractor,
+    CombinedExtractor,
+)
 from torch import nn
 
-from sb3_spiking.common.options import SpikingPolicyMixin, with_features_extractor
+from sb3_spiking.common.mixins import SpikingModelMixin, with_features_extractor
 from sb3_spiking.common.torch_layers import ImageInput
-from sb3_spiking.common.value_networks import image_input_arguments, spiking_value_body
+from sb3_spiking.common.value_networks import (
+    SpikingValuePolicyMixin,
+    spiking_value_body,
+)
 from sb3_spiking.snn import SpikingOptions
-from sb3_spiking.snn.options import check_int
+from sb3_spiking.snn.validation import check_int
 
 
-class SpikingQuantileNetwork(QuantileNetwork):
+class SpikingQuantileNetwork(SpikingModelMixin, QuantileNetwork):
     """Quantile network whose body is spiking; ``forward`` returns ``[B, n_quantiles, n_actions]``.
 
     One spiking body (see :func:`~sb3_spiking.common.value_networks.spiking_value_body`: a
@@ -64,13 +69,8 @@ class SpikingQuantileNetwork(QuantileNetwork):
             normalize_images,
         )
 
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data["spiking_options"] = self.spiking_options
-        return data
 
-
-class SpikingQRDQNPolicy(SpikingPolicyMixin, QRDQNPolicy):
+class SpikingQRDQNPolicy(SpikingValuePolicyMixin, QRDQNPolicy):
     """QR-DQN policy whose quantile network (and its target, a full copy) is spiking.
 
     Takes sb3-contrib's ``QRDQNPolicy`` parameters (``n_quantiles``, ``net_arch``, ...) plus the
@@ -80,8 +80,8 @@ class SpikingQRDQNPolicy(SpikingPolicyMixin, QRDQNPolicy):
     """
 
     training_mode_parts = ("quantile_net",)
-    #: features extractor that replaces ``ImageInput`` for the ANN twin (``spiking=False``)
-    ann_image_extractor: ClassVar[type[BaseFeaturesExtractor]] = NatureCNN
+    algorithm_name = "SpikingQRDQN"
+    value_network_name = "quantile network"
 
     def _numpy_net(self, deterministic: bool) -> tuple[Any, Any]:
         return self.quantile_net.features_extractor, self.quantile_net.quantile_net
@@ -92,49 +92,10 @@ class SpikingQRDQNPolicy(SpikingPolicyMixin, QRDQNPolicy):
         actions = quantiles.mean(dim=1).argmax(dim=1).reshape(-1).numpy()
         return actions if vectorized else actions.squeeze(axis=0)
 
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Discrete,
-        lr_schedule: Schedule,
-        n_quantiles: int = 200,
-        net_arch: list[int] | None = None,
-        activation_fn: type[nn.Module] = nn.ReLU,
-        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
-        features_extractor_kwargs: dict[str, Any] | None = None,
-        normalize_images: bool = True,
-        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
-        optimizer_kwargs: dict[str, Any] | None = None,
-        **spiking_kwargs: Any,
-    ) -> None:
-        self._init_spiking(spiking_kwargs)
-        if self.spiking_critic:
-            raise ValueError(
-                "spiking_critic does not apply to SpikingQRDQN: its quantile network is the spiking network "
-                "(drop the option)"
-            )
-        n_quantiles = check_int("n_quantiles", n_quantiles)  # sb3-contrib would fail in a reshape
-        features_extractor_class, features_extractor_kwargs, net_arch = image_input_arguments(
-            self.spiking,
-            features_extractor_class,
-            features_extractor_kwargs,
-            normalize_images,
-            net_arch,
-            self.ann_image_extractor,
-        )
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            n_quantiles,
-            net_arch,
-            activation_fn,
-            features_extractor_class,
-            features_extractor_kwargs,
-            normalize_images,
-            optimizer_class,
-            optimizer_kwargs,
-        )
+    def _sb3_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        arguments = super()._sb3_arguments(arguments)
+        arguments["n_quantiles"] = check_int("n_quantiles", arguments["n_quantiles"])  # sb3-contrib would fail in a reshape
+        return arguments
 
     def make_quantile_net(self) -> QuantileNetwork:
         if not self.spiking:

@@ -8,8 +8,13 @@ from gymnasium import spaces
 from sb3_contrib import QRDQN
 from stable_baselines3.common.policies import BasePolicy
 
-from sb3_spiking.common.options import SpikingAlgorithmMixin
-from sb3_spiking.qrdqn.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, SpikingQRDQNPolicy
+from sb3_spiking.common.mixins import SpikingAlgorithmMixin, sb3_policy_aliases
+from sb3_spiking.qrdqn.policies import (
+    CnnPolicy,
+    MlpPolicy,
+    MultiInputPolicy,
+    SpikingQRDQNPolicy,
+)
 
 
 class SpikingQRDQN(SpikingAlgorithmMixin, QRDQN):
@@ -27,11 +32,7 @@ class SpikingQRDQN(SpikingAlgorithmMixin, QRDQN):
     :param env: environment or its id; its action space must be ``Discrete``.
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
-        "MlpPolicy": MlpPolicy,
-        "CnnPolicy": CnnPolicy,
-        "MultiInputPolicy": MultiInputPolicy,
-    }
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = sb3_policy_aliases(MlpPolicy, CnnPolicy, MultiInputPolicy)
     spiking_action_spaces = (spaces.Discrete,)
     policy: SpikingQRDQNPolicy
     algorithm_policy_kwargs = ("optimizer_class", "optimizer_kwargs")  # QRDQN's Adam eps=0.01/batch_size

@@ -13,8 +13,8 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from sb3_spiking.common.energy import energy_report
 from sb3_spiking.common.options import SPIKING_KEYS
 from sb3_spiking.report import plots
-from sb3_spiking.snn.options import check_int
 from sb3_spiking.snn.recording import LayerRecord, SpikeRecorder
+from sb3_spiking.snn.validation import check_int
 
 #: Observations kept for the energy figures (evenly spaced over the recorded decisions).
 MAX_ENERGY_OBS = 256

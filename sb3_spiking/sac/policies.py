@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.distributions import SquashedDiagGaussianDistribution, StateDependentNoiseDistribution
+from stable_baselines3.common.distributions import (
+    SquashedDiagGaussianDistribution,
+    StateDependentNoiseDistribution,
+)
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.preprocessing import get_action_dim
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor, FlattenExtractor, NatureCNN
-from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from stable_baselines3.common.torch_layers import CombinedExtractor, NatureCNN
+from stable_baselines3.common.type_aliases import PyTorchObs
 from stable_baselines3.sac.policies import LOG_STD_MAX, LOG_STD_MIN, Actor, SACPolicy
 from torch import nn
 
 from sb3_spiking.common import fast_predict
-from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, with_features_extractor
+from sb3_spiking.common.mixins import SpikingActorCriticNetworksMixin, SpikingModelMixin, with_features_extractor
+from sb3_spiking.common.options import flat_feature_bounds
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 from sb3_spiking.td3.policies import SpikingContinuousCritic
 
-class SpikingSACActor(Actor):
+
+class SpikingSACActor(SpikingModelMixin, Actor):
     """Stochastic spiking actor: one :class:`~sb3_spiking.snn.SpikingMLP` whose decoder outputs
     ``2 * action_dim`` values, the Gaussian mean and log-std (clamped to SB3's range), squashed by
     tanh as in SB3's SAC. Other parameters as SB3's SAC ``Actor``.
@@ -82,11 +87,6 @@ class SpikingSACActor(Actor):
             self.action_dist = SquashedDiagGaussianDistribution(action_dim)  # type: ignore[assignment]
             self.body = SpikingMLP(features_dim, 2 * action_dim, net_arch, self.spiking_options, low, high)
 
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data["spiking_options"] = self.spiking_options
-        return data
-
     def get_action_dist_params(self, obs: PyTorchObs) -> tuple[th.Tensor, th.Tensor, dict[str, th.Tensor]]:
         features = self.extract_features(obs, self.features_extractor)
         if self.use_sde:
@@ -98,19 +98,12 @@ class SpikingSACActor(Actor):
         return mean_actions, th.clamp(log_std, LOG_STD_MIN, LOG_STD_MAX), {}
 
 
-class SpikingGaussianActorPolicyMixin(SpikingPolicyMixin):
+class SpikingGaussianActorPolicyMixin(SpikingActorCriticNetworksMixin):
     """Policy glue shared by the policies with a spiking squashed-Gaussian actor and twin (or more)
     critics (SpikingSAC, SpikingTQC): the spiking actor and, with ``spiking_critic=True``, spiking
     critics replace the SB3 networks (gSDE as in :class:`SpikingSACActor`); deterministic
     ``predict`` takes the NumPy route. Put it first in the bases, before the SB3 policy class.
     """
-
-    #: spiking networks of the concrete policy (built with the SB3 policy's actor/critic kwargs)
-    spiking_actor_class: ClassVar[type[nn.Module]]
-    spiking_critic_class: ClassVar[type[nn.Module]]
-    training_mode_parts = ("actor", "critic")
-    actor_kwargs: dict[str, Any]
-    critic_kwargs: dict[str, Any]
 
     def _numpy_net(self, deterministic: bool) -> tuple[Any, Any] | None:
         # Stochastic actions sample with torch's generator: only the deterministic mean here.
@@ -124,18 +117,6 @@ class SpikingGaussianActorPolicyMixin(SpikingPolicyMixin):
             mean = np.ascontiguousarray(out[:, : out.shape[1] // 2])
         return fast_predict.finish_box_actions(self, fast_predict.tanh(mean), vectorized)
 
-    def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> nn.Module:
-        if not self.spiking:
-            return super().make_actor(features_extractor)  # type: ignore[misc]
-        actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)  # type: ignore[attr-defined]
-        return self.spiking_actor_class(**actor_kwargs, spiking_options=self.spiking_options).to(self.device)  # type: ignore[attr-defined]
-
-    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> nn.Module:
-        if not (self.spiking and self.spiking_critic):
-            return super().make_critic(features_extractor)  # type: ignore[misc]
-        critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)  # type: ignore[attr-defined]
-        return self.spiking_critic_class(**critic_kwargs, spiking_options=self.spiking_options).to(self.device)  # type: ignore[attr-defined]
-
 
 class SpikingSACPolicy(SpikingGaussianActorPolicyMixin, SACPolicy):
     """SAC policy with a spiking actor and ANN twin critics (spiking with ``spiking_critic=True``).
@@ -147,46 +128,6 @@ class SpikingSACPolicy(SpikingGaussianActorPolicyMixin, SACPolicy):
 
     spiking_actor_class = SpikingSACActor
     spiking_critic_class = SpikingContinuousCritic
-
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Box,
-        lr_schedule: Schedule,
-        net_arch: list[int] | dict[str, list[int]] | None = None,
-        activation_fn: type[nn.Module] = nn.ReLU,
-        use_sde: bool = False,
-        log_std_init: float = -3,
-        use_expln: bool = False,
-        clip_mean: float = 2.0,
-        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
-        features_extractor_kwargs: dict[str, Any] | None = None,
-        normalize_images: bool = True,
-        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
-        optimizer_kwargs: dict[str, Any] | None = None,
-        n_critics: int = 2,
-        share_features_extractor: bool = False,
-        **spiking_kwargs: Any,
-    ) -> None:
-        self._init_spiking(spiking_kwargs)
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            net_arch,
-            activation_fn,
-            use_sde,
-            log_std_init,
-            use_expln,
-            clip_mean,
-            features_extractor_class,
-            features_extractor_kwargs,
-            normalize_images,
-            optimizer_class,
-            optimizer_kwargs,
-            n_critics,
-            share_features_extractor,
-        )
 
 
 MlpPolicy = SpikingSACPolicy

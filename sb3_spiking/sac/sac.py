@@ -7,8 +7,13 @@ from typing import ClassVar
 from stable_baselines3 import SAC
 from stable_baselines3.common.policies import BasePolicy
 
-from sb3_spiking.common.options import SpikingAlgorithmMixin
-from sb3_spiking.sac.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, SpikingSACPolicy
+from sb3_spiking.common.mixins import SpikingAlgorithmMixin, sb3_policy_aliases
+from sb3_spiking.sac.policies import (
+    CnnPolicy,
+    MlpPolicy,
+    MultiInputPolicy,
+    SpikingSACPolicy,
+)
 
 
 class SpikingSAC(SpikingAlgorithmMixin, SAC):
@@ -23,10 +28,6 @@ class SpikingSAC(SpikingAlgorithmMixin, SAC):
     :param env: environment or its id; its action space must be ``Box``.
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
-        "MlpPolicy": MlpPolicy,
-        "CnnPolicy": CnnPolicy,
-        "MultiInputPolicy": MultiInputPolicy,
-    }
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = sb3_policy_aliases(MlpPolicy, CnnPolicy, MultiInputPolicy)
     policy: SpikingSACPolicy
     algorithm_policy_kwargs = ("use_sde",)

@@ -125,7 +125,7 @@ class OpCounter:
         inside_snn: set[int] = set()
         self._torch_route = numpy_inference_off(self.module)  # the hooks below live on torch modules
         self._torch_route.__enter__()
-        for name, mod in self.module.named_modules():
+        for mod in self.module.modules():
             if getattr(mod, "ann_macs_per_sample", 0) or hasattr(mod, "ann_macs_of"):
                 inside_snn.update(id(m) for m in mod.modules())
                 self._handles.append(mod.register_forward_hook(self._snn_hook))

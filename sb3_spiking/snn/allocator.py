@@ -14,9 +14,10 @@ the next step (the spiking decision transformer's backward buffers exceed 32 MiB
 automatic threshold). The cost is that the process keeps its peak heap size (memory is reused, not
 leaked). It is process-wide, so an ANN trained in the same process benefits as well (the speed
 benchmarks time both in one process). Every :class:`~sb3_spiking.snn.neurons.LIF` layer calls it
-when built (so every spiking network, the decision transformer included); set the
-environment variable ``SB3_SPIKING_KEEP_MEMORY=0`` to leave the allocator alone. No effect (and
-no error) where the C library is not glibc.
+when built (so every spiking network, the decision transformer included). To leave the allocator
+alone: ``LIF.keep_freed_memory = False`` in code before the first network is built, or the
+environment variable ``SB3_SPIKING_KEEP_MEMORY=0``. No effect (and no error) where the C library
+is not glibc.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ MMAP_THRESHOLD = 256 * 1024 * 1024
 TRIM_THRESHOLD = 1024 * 1024 * 1024
 
 _ON, _OFF = ("1", "true", "on", "yes", ""), ("0", "false", "off", "no")
-_done: bool | None = None  # None: not tried yet; else whether the thresholds were set
+_attempted = False  # keep_freed_memory ran once in this process (it never runs twice)
+_thresholds_set = False  # ... and set both thresholds
 
 
 def keep_freed_memory() -> bool:
@@ -43,13 +45,13 @@ def keep_freed_memory() -> bool:
 
     :raises ValueError: when ``SB3_SPIKING_KEEP_MEMORY`` is not one of 1/0, true/false, on/off, yes/no.
     """
-    global _done
-    if _done is not None:
-        return _done
+    global _attempted, _thresholds_set
+    if _attempted:
+        return _thresholds_set
     value = os.environ.get(ENV_VAR, "1").strip().lower()
     if value not in _ON + _OFF:
         raise ValueError(f"{ENV_VAR}={value!r}: allowed values are {', '.join(_ON + _OFF)}")
-    _done = False
+    _attempted = True
     if value in _OFF or not sys.platform.startswith("linux"):
         return False
     try:
@@ -58,5 +60,5 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    _done = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-    return _done
+    _thresholds_set = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    return _thresholds_set

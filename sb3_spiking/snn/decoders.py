@@ -12,6 +12,7 @@ from torch import nn
 
 from sb3_spiking.snn.encoders import _linear_numpy
 from sb3_spiking.snn.neurons import LIF, LeakyReadout, numpy_view
+from sb3_spiking.snn.validation import check_int
 
 DECODERS = ("membrane", "rate", "learnable", "population", "spike_count")
 
@@ -98,9 +99,7 @@ class PopulationDecoder(Decoder):
         self, in_features: int, out_features: int, num_steps: int, pop_dim: int = 10, **neuron_kwargs
     ) -> None:
         super().__init__(in_features, out_features, num_steps)
-        if not isinstance(pop_dim, int) or isinstance(pop_dim, bool) or pop_dim < 1:
-            raise ValueError(f"pop_dim must be an int >= 1, got {pop_dim!r}")
-        self.pop_dim = pop_dim
+        self.pop_dim = check_int("pop_dim", pop_dim)
         self.linear = nn.Linear(in_features, out_features * pop_dim)
         self.lif = LIF(out_features * pop_dim, **neuron_kwargs)
         # PopSAN's grouped Conv1d (one kernel of size pop_dim per output) written as weights.

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from sb3_spiking.snn.neurons import numpy_view
+from sb3_spiking.snn.validation import check_int
 
 ENCODERS = ("direct", "rate", "learnable", "population")
 
@@ -235,9 +236,7 @@ class PopulationEncoder(Encoder):
         learnable: bool = True,
     ) -> None:
         super().__init__(in_features, num_steps)
-        if not isinstance(pop_dim, int) or isinstance(pop_dim, bool) or pop_dim < 1:
-            raise ValueError(f"pop_dim must be an int >= 1, got {pop_dim!r}")
-        self.pop_dim = pop_dim
+        self.pop_dim = check_int("pop_dim", pop_dim)
         self.out_features = in_features * pop_dim
         lo, hi, finite = _finite_bounds(in_features, low, high)
         lo = torch.where(finite, lo, torch.full_like(lo, float(mean_range[0])))

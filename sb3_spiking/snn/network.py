@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -9,11 +10,13 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.modules.module import _global_forward_hooks, _global_forward_pre_hooks
 
 from sb3_spiking.snn.decoders import PopulationDecoder, make_decoder
 from sb3_spiking.snn.encoders import _linear_numpy, make_encoder
-from sb3_spiking.snn.neurons import LIF, make_hidden_units
-from sb3_spiking.snn.options import SpikingOptions, check_int
+from sb3_spiking.snn.neurons import make_hidden_units
+from sb3_spiking.snn.options import SpikingOptions
+from sb3_spiking.snn.validation import check_int
 
 
 def check_finite_input(x: torch.Tensor, what: str = "observations") -> None:
@@ -118,11 +121,32 @@ def numpy_inference_off(module: nn.Module) -> Iterator[None]:
 NUMPY_MAX_BATCH = 64
 
 
+def has_forward_hooks(module: nn.Module) -> bool:
+    """Whether a forward hook or pre-hook is registered on ``module``, on a submodule or globally:
+    then its forward must run in torch (the NumPy route would skip the hooks).
+
+    The module list is cached on first use (a built network or policy keeps its structure);
+    checking the hook dicts then costs about 1 us.
+    """
+    modules = module.__dict__.get("_hook_check_modules")
+    if modules is None:
+        modules = module.__dict__["_hook_check_modules"] = tuple(module.modules())
+    return bool(_global_forward_hooks or _global_forward_pre_hooks) or any(
+        m._forward_hooks or m._forward_pre_hooks for m in modules
+    )
+
+
 class SpikingNetwork(nn.Module):
     """Base of spiking bodies; ``ann_macs_per_sample`` is the MAC count of the same-shape ANN.
 
-    ``numpy_inference`` (default True) allows the NumPy fast path for small no-grad CPU batches;
-    ``OpCounter`` turns it off while counting (its hooks live on the torch modules).
+    **The NumPy inference route.** A no-grad forward of a small float32 CPU batch (what SB3's
+    ``predict`` and every rollout step do at batch 1) runs in NumPy instead of torch, with the same
+    result to float32 rounding (see :meth:`SpikingMLP.numpy_ready` for the measured gain). It is
+    skipped whenever a forward hook or pre-hook is registered on the network, on any of its
+    submodules or globally (``torch.nn.modules.module.register_module_forward_hook``), so hooks
+    always fire; ``OpCounter`` and ``SpikeRecorder`` rely on that. Opt out with
+    ``numpy_inference = False``, per network (``net.numpy_inference = False``) or for every
+    network (``SpikingNetwork.numpy_inference = False``): every forward then runs in torch.
     """
 
     ann_macs_per_sample: int = 0
@@ -137,8 +161,17 @@ class SpikingNetwork(nn.Module):
 
     # -- the dense part shared by every body: (Linear -> LIF) x L -> decoder --------------------
     fcs: nn.ModuleList
+    #: the hidden units after each ``fcs`` layer: :class:`~sb3_spiking.snn.LIF` neurons, or
+    #: :class:`~sb3_spiking.snn.neurons.ReLUUnits` with ``neuron="relu"``. The attribute keeps the
+    #: name it had when only LIF layers existed: it is part of every saved state dict and of the
+    #: layer names users log (``actor.mu.0.lifs.0``). :attr:`hidden_units` names it for what it holds.
     lifs: nn.ModuleList
     decoder: nn.Module
+
+    @property
+    def hidden_units(self) -> nn.ModuleList:
+        """The hidden units after each ``fcs`` layer (LIF or ReLU units): the same list as ``lifs``."""
+        return self.lifs
 
     def _build_head(
         self,
@@ -150,7 +183,7 @@ class SpikingNetwork(nn.Module):
         extra_synapses: Sequence[nn.Module] = (),
         first_input_power: float = 1.0,
     ) -> None:
-        """Create ``fcs``/``lifs`` (one spiking layer per ``hidden_sizes`` entry) and the decoder,
+        """Create ``fcs``/``lifs`` (one hidden layer per ``hidden_sizes`` entry) and the decoder,
         tag every synapse for the accounting and initialise the spiking ones (``init_synapse``);
         ``extra_synapses`` (e.g. convolutions before the dense part) are initialised too, and
         ``first_input_power`` is the mean square of the first synapse's real-valued input."""
@@ -158,7 +191,7 @@ class SpikingNetwork(nn.Module):
         spiking = options.neuron == "lif"  # "relu": real-valued hidden units (an ablation)
         self.fcs = nn.ModuleList(
             mark_synapse(nn.Linear(w_in, w_out), spike_input=first_spike_input if i == 0 else spiking)
-            for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:]))
+            for i, (w_in, w_out) in enumerate(itertools.pairwise(widths))
         )
         self.lifs = nn.ModuleList(make_hidden_units(options.neuron, w, **options.neuron_kwargs()) for w in hidden_sizes)
         self.decoder = make_decoder(
@@ -185,13 +218,13 @@ class SpikingNetwork(nn.Module):
     def _run_dense(self, h: torch.Tensor, constant: bool) -> torch.Tensor:
         """Spikes ``[T, B, H_last]`` of the dense layers; ``h`` is ``[B, F]`` when ``constant`` (the
         first layer then runs once), else ``[T, B, F]`` (each layer runs once on all T*B rows)."""
-        for fc, lif in zip(self.fcs, self.lifs):
+        for fc, units in zip(self.fcs, self.hidden_units, strict=True):
             if constant:
-                h = lif(fc(h), self.num_steps)
+                h = units(fc(h), self.num_steps)
                 constant = False
             else:
                 steps, batch = h.shape[:2]
-                h = lif(fc(h.flatten(0, 1)).view(steps, batch, -1))
+                h = units(fc(h.flatten(0, 1)).view(steps, batch, -1))
         return h
 
 
@@ -238,7 +271,7 @@ class SpikingMLP(SpikingNetwork):
         )
         self._build_head(self.encoder.out_features, self.encoder.emits_spikes, self.hidden_sizes, out_features, options)
         sizes = [in_features, *hidden_sizes, out_features]
-        self.ann_macs_per_sample = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+        self.ann_macs_per_sample = sum(a * b for a, b in itertools.pairwise(sizes))
 
     def hidden_spikes(self, x: torch.Tensor) -> torch.Tensor:
         """Spikes ``[T, B, H_last]`` of the last hidden layer."""
@@ -267,9 +300,14 @@ class SpikingMLP(SpikingNetwork):
         Why: at batch 1 a forward is ~60 tiny tensor ops and each torch op costs ~2 us of dispatch
         against ~0.5 us for a NumPy ufunc; on the 2-core CI machine the [256, 256], T=5 actor
         takes 285 us in torch and 110 us in NumPy (batch 8: 345 vs 165; batch 64: 869 vs 583).
-        SB3 runs the policy at batch 1 on every environment step and in ``predict``. Results
-        match the torch path to float32 rounding (tests/test_engine.py checks every coding); the
-        training forward and backward always run in torch.
+        SB3 runs the policy at batch 1 on every environment step and in ``predict``. Whole
+        batch-1 ``predict`` calls, NumPy route against torch route (``SpikingNetwork.numpy_inference
+        = False``), measured interleaved on the 2-core CI machine while two training runs loaded it
+        (``python benchmarks/numpy_route.py 1000 6``): SpikingTD3 [400, 300] T=5 497 vs 1061 us
+        (2.1x), DSQN CartPole [64, 64] 346 vs 736 us (2.1x), SpikingPPO CartPole 766 vs 918 us
+        (1.2x: only its body takes the route). Results match the torch path to float32 rounding
+        (tests/test_engine.py checks every coding); the training forward and backward always run
+        in torch.
         """
         return (
             not torch.is_grad_enabled()
@@ -285,6 +323,7 @@ class SpikingMLP(SpikingNetwork):
         return (
             self.numpy_inference
             and batch <= NUMPY_MAX_BATCH
+            and not has_forward_hooks(self)
             and hasattr(self.decoder, "numpy_forward")
             and self.encoder.numpy_ready()
             and self.fcs[0].weight.device.type == "cpu"
@@ -296,104 +335,17 @@ class SpikingMLP(SpikingNetwork):
         encoder = self.encoder
         h = encoder.numpy_forward(obs)
         constant = encoder.constant
-        for fc, lif in zip(self.fcs, self.lifs):
+        for fc, units in zip(self.fcs, self.hidden_units, strict=True):
             if constant:
-                h = lif.numpy_forward(_linear_numpy(fc, h), self.num_steps)
+                h = units.numpy_forward(_linear_numpy(fc, h), self.num_steps)
                 constant = False
             else:
                 steps, batch = h.shape[:2]
-                h = lif.numpy_forward(_linear_numpy(fc, h.reshape(steps * batch, -1)).reshape(steps, batch, -1))
+                h = units.numpy_forward(_linear_numpy(fc, h.reshape(steps * batch, -1)).reshape(steps, batch, -1))
         return self.decoder.numpy_forward(h)
 
 
-#: (out_channels, kernel, stride) of the Nature-DQN convolutions (Mnih et al., 2015).
-NATURE_CNN_CONVS = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
-
-
-#: Mean square of scaled Atari frames assumed by the conv1 init (measured on frame-stacked
-#: pixels / 255 under random play: Pong 0.21, Breakout 0.08, SpaceInvaders 0.015).
-PIXEL_POWER = 0.1
-
-
-class SpikingNatureCNN(SpikingNetwork):
-    """The Nature-DQN network, spiking: ``[B, C, H, W] -> [B, out]``.
-
-    conv 32/8/4 -> LIF -> conv 64/4/2 -> LIF -> conv 64/3/1 -> LIF -> (Linear -> LIF) per
-    ``hidden_sizes`` (``[512]`` is the Nature fc1) -> decoder (readout of DSQN: ``"membrane"``,
-    Chen et al.; ``"rate"``, Liu et al.; or ``"learnable"``/``"population"``).
-
-    Pixels enter directly as a constant input current, so the first convolution runs once per
-    forward, not T times; every later layer runs once on all ``T*B`` rows. Conv LIF neurons have
-    one ``beta``/``threshold`` per channel (shape ``(C, 1, 1)``).
-
-    :param image_shape: ``(C, H, W)``, channel first, already scaled (e.g. pixels / 255).
-    :param out_features: outputs (Q-values: number of actions).
-    :param hidden_sizes: widths of the spiking fully-connected layers after the convolutions.
-    :param options: spiking options; the encoder must be ``"direct"``.
-    :param check_inputs: raise on NaN/inf inputs.
-    """
-
-    def __init__(
-        self,
-        image_shape: Sequence[int],
-        out_features: int,
-        hidden_sizes: Sequence[int] = (512,),
-        options: SpikingOptions | None = None,
-        check_inputs: bool = True,
-    ) -> None:
-        super().__init__()
-        options = options or SpikingOptions()
-        if options.encoder != "direct":
-            raise ValueError(
-                f"The spiking CNN takes pixels as a constant input current: encoder must be 'direct', "
-                f"got {options.encoder!r} (rate/learnable/population encoders are for vector observations)"
-            )
-        if options.neuron != "lif":
-            raise ValueError(f"The spiking CNN supports neuron='lif' only, got neuron={options.neuron!r}")
-        if len(image_shape) != 3:
-            raise ValueError(f"image_shape must be (channels, height, width), got {tuple(image_shape)}")
-        channels, height, width = (check_int("image_shape entry", v) for v in image_shape)
-        hidden_sizes = [check_int("hidden size", h) for h in hidden_sizes]
-        if not hidden_sizes:
-            raise ValueError("The spiking CNN needs at least one fully-connected spiking layer (e.g. [512])")
-        self.options = options
-        self.num_steps = options.num_steps
-        self.image_shape = (channels, height, width)
-        self.out_features = check_int("out_features", out_features)
-        self.hidden_sizes = hidden_sizes
-        self.check_inputs = check_inputs
-
-        convs, lifs, ann_macs = [], [], 0
-        in_c, h, w = channels, height, width
-        for i, (out_c, kernel, stride) in enumerate(NATURE_CNN_CONVS):
-            h, w = (h - kernel) // stride + 1, (w - kernel) // stride + 1
-            if h < 1 or w < 1:
-                raise ValueError(
-                    f"Images of shape {self.image_shape} are too small for the Nature CNN (needs at least 36x36 pixels)"
-                )
-            convs.append(mark_synapse(nn.Conv2d(in_c, out_c, kernel, stride), spike_input=i > 0))
-            lifs.append(LIF((out_c, 1, 1), **options.neuron_kwargs()))
-            ann_macs += out_c * h * w * in_c * kernel * kernel
-            in_c = out_c
-        self.convs = nn.ModuleList(convs)
-        self.conv_lifs = nn.ModuleList(lifs)
-        self.n_flatten = in_c * h * w
-        self._build_head(
-            self.n_flatten, True, hidden_sizes, out_features, options, extra_synapses=convs, first_input_power=PIXEL_POWER
-        )
-        sizes = [self.n_flatten, *hidden_sizes, out_features]
-        self.ann_macs_per_sample = ann_macs + sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-
-    def hidden_spikes(self, x: torch.Tensor) -> torch.Tensor:
-        """Spikes ``[T, B, hidden_sizes[-1]]`` of the last fully-connected layer."""
-        if self.check_inputs:
-            check_finite_input(x)
-        steps, batch = self.num_steps, x.shape[0]
-        h = self.conv_lifs[0](self.convs[0](x), steps)  # constant current: conv1 once
-        for conv, lif in zip(self.convs[1:], self.conv_lifs[1:]):
-            current = conv(h.flatten(0, 1))
-            h = lif(current.view(steps, batch, *current.shape[1:]))
-        return self._run_dense(h.flatten(2), constant=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.hidden_spikes(x))
+# The spiking Nature CNN lives in cnn.py; these names stay importable from here.
+from sb3_spiking.snn.cnn import NATURE_CNN_CONVS as NATURE_CNN_CONVS  # noqa: E402
+from sb3_spiking.snn.cnn import PIXEL_POWER as PIXEL_POWER  # noqa: E402
+from sb3_spiking.snn.cnn import SpikingNatureCNN as SpikingNatureCNN  # noqa: E402

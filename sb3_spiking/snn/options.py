@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import math
-import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -24,8 +22,12 @@ from sb3_spiking.snn.decoders import (
 from sb3_spiking.snn.encoders import ENCODERS, DirectEncoder, LearnableEncoder, PopulationEncoder, RateEncoder
 from sb3_spiking.snn.neurons import NEURONS, RESET_MECHANISMS, LeakyReadout
 from sb3_spiking.snn.surrogates import resolve_surrogate
+from sb3_spiking.snn.validation import check_bool, check_choice, check_int, check_real
 
 MEMBRANE_READOUTS = LeakyReadout.READOUTS
+
+# check_int, check_choice and check_bool are imported from here by user code: they stay importable.
+__all__ = ["MEMBRANE_READOUTS", "SpikingOptions", "check_bool", "check_choice", "check_int"]
 
 # Options each encoder/decoder accepts in encoder_kwargs/decoder_kwargs (the rest are wired by us).
 _ENCODER_CLASSES = {"direct": DirectEncoder, "rate": RateEncoder, "learnable": LearnableEncoder, "population": PopulationEncoder}
@@ -42,31 +44,6 @@ _WIRED = {"self", "in_features", "out_features", "num_steps", "low", "high", "re
 def _user_kwargs(cls: type) -> set[str]:
     params = inspect.signature(cls.__init__).parameters
     return {n for n, p in params.items() if n not in _WIRED and p.kind is not p.VAR_KEYWORD}
-
-
-def check_int(name: str, value: Any, minimum: int = 1) -> int:
-    """``value`` as an int >= ``minimum``; bools, floats and None are refused with a clear error."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r} ({type(value).__name__})")
-    return int(value)
-
-
-def check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"Unknown {name}={value!r}; allowed values: {', '.join(allowed)}")
-    return value
-
-
-def check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
-
-
-def _check_real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,14 +96,8 @@ class SpikingOptions:
                     f"membrane_readout={self.membrane_readout!r} only applies to decoder='membrane' "
                     f"(got decoder={self.decoder!r}); remove it or use decoder='membrane'"
                 )
-        beta = _check_real("beta", self.beta)
-        if not 0.0 < beta <= 1.0:
-            raise ValueError(f"beta must be in (0, 1] (membrane decay per step), got {self.beta!r}")
-        set_("beta", beta)
-        threshold = _check_real("threshold", self.threshold)
-        if threshold <= 0.0:
-            raise ValueError(f"threshold must be > 0, got {self.threshold!r}")
-        set_("threshold", threshold)
+        set_("beta", check_real("beta", self.beta, 0.0, 1.0, low_open=True, note="membrane decay per step"))
+        set_("threshold", check_real("threshold", self.threshold, 0.0, low_open=True))
         resolve_surrogate(self.surrogate)
         for name in ("learn_beta", "learn_threshold", "detach_reset"):
             check_bool(name, getattr(self, name))

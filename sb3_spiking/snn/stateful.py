@@ -14,7 +14,6 @@ decision ``s + 1`` starts, unless ``resets[s]`` says the stream starts afresh th
 from __future__ import annotations
 
 import torch
-
 from torch import nn
 
 from sb3_spiking.snn.network import SpikingMLP, check_finite_input, init_synapse, mark_synapse
@@ -41,7 +40,7 @@ class StatefulSpikingMLP(SpikingMLP):
     carried membranes. Same parameters as :class:`SpikingMLP`; hidden units must be LIF neurons.
     """
 
-    def __init__(self, *args, recurrent_synapses: bool = False, **kwargs) -> None:  # noqa: ANN002, ANN003 (SpikingMLP's)
+    def __init__(self, *args, recurrent_synapses: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if not all(isinstance(lif, LIF) for lif in self.lifs):
             raise ValueError(
@@ -98,7 +97,7 @@ class StatefulSpikingMLP(SpikingMLP):
         else:
             last = list(torch.split(spikes if spikes is not None else torch.zeros_like(state), self.hidden_sizes, dim=1))
         new_mems, new_spikes = [], []
-        for fc, lif, rec, mem, spk in zip(self.fcs, self.lifs, recs, mems, last):
+        for fc, lif, rec, mem, spk in zip(self.fcs, self.lifs, recs, mems, last, strict=False):
             extra = {} if rec is None else dict(recurrent=rec, spikes=spk)
             if constant:  # one product per decision, the same current for its T steps
                 out = lif(fc(h).view(segments, batch, -1), steps, mem=mem, resets=resets, **extra)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from sb3_spiking.snn.options import check_int
+from sb3_spiking.snn.validation import check_int
 
 #: How the rl_zoo3 console script is started from another interpreter (no shell, no PATH lookup).
 ZOO_MAIN = "import sys; from rl_zoo3.cli import main; sys.argv[0] = 'rl_zoo3'; sys.exit(main())"

@@ -5,21 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.policies import BaseModel, BasePolicy, ContinuousCritic
 from stable_baselines3.common.preprocessing import get_action_dim
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor, FlattenExtractor, NatureCNN
-from stable_baselines3.common.type_aliases import Schedule
+from stable_baselines3.common.torch_layers import (
+    BaseFeaturesExtractor,
+    CombinedExtractor,
+    NatureCNN,
+)
 from stable_baselines3.td3.policies import Actor, TD3Policy
 from torch import nn
 
 from sb3_spiking.common import fast_predict
-from sb3_spiking.common.options import SpikingPolicyMixin, flat_feature_bounds, state_action_bounds, with_features_extractor
+from sb3_spiking.common.mixins import SpikingActorCriticNetworksMixin, SpikingModelMixin, with_features_extractor
+from sb3_spiking.common.options import flat_feature_bounds, state_action_bounds
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 
 
-class SpikingActor(Actor):
+class SpikingActor(SpikingModelMixin, Actor):
     """Deterministic spiking actor: features -> :class:`~sb3_spiking.snn.SpikingMLP` -> tanh.
 
     The decoder output plays the role of the ANN actor's last linear layer; ``tanh`` squashes it
@@ -57,11 +60,6 @@ class SpikingActor(Actor):
         low, high = flat_feature_bounds(observation_space, features_extractor, normalize_images)
         body = SpikingMLP(features_dim, get_action_dim(action_space), net_arch, self.spiking_options, low, high)
         self.mu = nn.Sequential(body, nn.Tanh())
-
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data["spiking_options"] = self.spiking_options
-        return data
 
 
 class SpikingContinuousCritic(ContinuousCritic):
@@ -112,7 +110,7 @@ def add_spiking_q_networks(
         critic.q_networks.append(q_net)
 
 
-class SpikingTD3Policy(SpikingPolicyMixin, TD3Policy):
+class SpikingTD3Policy(SpikingActorCriticNetworksMixin, TD3Policy):
     """TD3/DDPG policy with a spiking actor (direct encoder, membrane decoder by default) and ANN critics.
 
     Takes SB3's ``TD3Policy`` parameters plus the spiking options of the README table
@@ -122,57 +120,14 @@ class SpikingTD3Policy(SpikingPolicyMixin, TD3Policy):
     and ``spiking=False`` (the plain SB3 ANN policy, for side-by-side runs).
     """
 
-    training_mode_parts = ("actor", "critic")
+    spiking_actor_class = SpikingActor
+    spiking_critic_class = SpikingContinuousCritic
 
     def _numpy_net(self, deterministic: bool) -> tuple[Any, Any]:
         return self.actor.features_extractor, self.actor.mu[0]
 
     def _numpy_actions(self, out: np.ndarray, vectorized: bool) -> np.ndarray:
         return fast_predict.finish_box_actions(self, fast_predict.tanh(out), vectorized)
-
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Box,
-        lr_schedule: Schedule,
-        net_arch: list[int] | dict[str, list[int]] | None = None,
-        activation_fn: type[nn.Module] = nn.ReLU,
-        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
-        features_extractor_kwargs: dict[str, Any] | None = None,
-        normalize_images: bool = True,
-        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
-        optimizer_kwargs: dict[str, Any] | None = None,
-        n_critics: int = 2,
-        share_features_extractor: bool = False,
-        **spiking_kwargs: Any,
-    ) -> None:
-        self._init_spiking(spiking_kwargs)
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            net_arch,
-            activation_fn,
-            features_extractor_class,
-            features_extractor_kwargs,
-            normalize_images,
-            optimizer_class,
-            optimizer_kwargs,
-            n_critics,
-            share_features_extractor,
-        )
-
-    def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> Actor:
-        if not self.spiking:
-            return super().make_actor(features_extractor)
-        actor_kwargs = self._update_features_extractor(self.actor_kwargs, features_extractor)
-        return SpikingActor(**actor_kwargs, spiking_options=self.spiking_options).to(self.device)
-
-    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> ContinuousCritic:
-        if not (self.spiking and self.spiking_critic):
-            return super().make_critic(features_extractor)
-        critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
-        return SpikingContinuousCritic(**critic_kwargs, spiking_options=self.spiking_options).to(self.device)
 
 
 MlpPolicy = SpikingTD3Policy

@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from sb3_spiking.snn.network import set_train_mode
-from sb3_spiking.snn.options import _check_real, check_bool, check_int
+from sb3_spiking.snn.validation import check_bool, check_int, check_real
 
 #: The paper's settings: a 512-512 ReLU ANN, 3 minibatches per actor update, Adam at lr 1e-3.
 PROXY_TARGET_DEFAULTS: dict[str, Any] = dict(
@@ -52,10 +52,7 @@ def resolve_proxy_target_kwargs(kwargs: dict[str, Any] | None) -> dict[str, Any]
         raise ValueError(f"proxy_target_kwargs['net_arch'] must be a non-empty list of ints, got {net_arch!r}")
     out["net_arch"] = [check_int("proxy_target_kwargs['net_arch'] entries", width) for width in net_arch]
     out["n_updates"] = check_int("proxy_target_kwargs['n_updates']", out["n_updates"])
-    lr = _check_real("proxy_target_kwargs['learning_rate']", out["learning_rate"])
-    if lr <= 0:
-        raise ValueError(f"proxy_target_kwargs['learning_rate'] must be > 0, got {lr!r}")
-    out["learning_rate"] = lr
+    out["learning_rate"] = check_real("proxy_target_kwargs['learning_rate']", out["learning_rate"], 0.0, low_open=True)
     if out["batch_size"] is not None:
         out["batch_size"] = check_int("proxy_target_kwargs['batch_size']", out["batch_size"])
     act = out["activation_fn"]

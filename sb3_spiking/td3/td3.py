@@ -7,9 +7,14 @@ from typing import ClassVar
 from stable_baselines3 import TD3
 from stable_baselines3.common.policies import BasePolicy
 
-from sb3_spiking.common.options import SpikingAlgorithmMixin
+from sb3_spiking.common.mixins import SpikingAlgorithmMixin, sb3_policy_aliases
+from sb3_spiking.td3.policies import (
+    CnnPolicy,
+    MlpPolicy,
+    MultiInputPolicy,
+    SpikingTD3Policy,
+)
 from sb3_spiking.td3.proxy import ProxyTargetMixin
-from sb3_spiking.td3.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, SpikingTD3Policy
 
 
 class SpikingTD3(ProxyTargetMixin, SpikingAlgorithmMixin, TD3):
@@ -29,9 +34,5 @@ class SpikingTD3(ProxyTargetMixin, SpikingAlgorithmMixin, TD3):
         ``activation_fn`` (``nn.ReLU``).
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
-        "MlpPolicy": MlpPolicy,
-        "CnnPolicy": CnnPolicy,
-        "MultiInputPolicy": MultiInputPolicy,
-    }
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = sb3_policy_aliases(MlpPolicy, CnnPolicy, MultiInputPolicy)
     policy: SpikingTD3Policy

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch as th
 from gymnasium import spaces
 from sb3_contrib.tqc.policies import Actor, Critic, TQCPolicy
 from stable_baselines3.common.policies import BaseModel
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, CombinedExtractor, FlattenExtractor, NatureCNN
-from stable_baselines3.common.type_aliases import Schedule
+from stable_baselines3.common.torch_layers import (
+    BaseFeaturesExtractor,
+    CombinedExtractor,
+    NatureCNN,
+)
 from torch import nn
 
-from sb3_spiking.common.options import with_features_extractor
+from sb3_spiking.common.mixins import with_features_extractor
 from sb3_spiking.sac.policies import SpikingGaussianActorPolicyMixin, SpikingSACActor
 from sb3_spiking.snn import SpikingOptions
-from sb3_spiking.snn.options import check_int
+from sb3_spiking.snn.validation import check_int
 from sb3_spiking.td3.policies import add_spiking_q_networks
 
 
@@ -75,47 +77,10 @@ class SpikingTQCPolicy(SpikingGaussianActorPolicyMixin, TQCPolicy):
     spiking_actor_class = SpikingTQCActor
     spiking_critic_class = SpikingQuantileCritic
 
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Box,
-        lr_schedule: Schedule,
-        net_arch: list[int] | dict[str, list[int]] | None = None,
-        activation_fn: type[nn.Module] = nn.ReLU,
-        use_sde: bool = False,
-        log_std_init: float = -3,
-        use_expln: bool = False,
-        clip_mean: float = 2.0,
-        features_extractor_class: type[BaseFeaturesExtractor] = FlattenExtractor,
-        features_extractor_kwargs: dict[str, Any] | None = None,
-        normalize_images: bool = True,
-        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
-        optimizer_kwargs: dict[str, Any] | None = None,
-        n_quantiles: int = 25,
-        n_critics: int = 2,
-        share_features_extractor: bool = False,
-        **spiking_kwargs: Any,
-    ) -> None:
-        self._init_spiking(spiking_kwargs)
-        super().__init__(
-            observation_space,
-            action_space,
-            lr_schedule,
-            net_arch,
-            activation_fn,
-            use_sde,
-            log_std_init,
-            use_expln,
-            clip_mean,
-            features_extractor_class,
-            features_extractor_kwargs,
-            normalize_images,
-            optimizer_class,
-            optimizer_kwargs,
-            check_int("n_quantiles", n_quantiles),
-            check_int("n_critics", n_critics),
-            share_features_extractor,
-        )
+    def _sb3_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        arguments["n_quantiles"] = check_int("n_quantiles", arguments["n_quantiles"])
+        arguments["n_critics"] = check_int("n_critics", arguments["n_critics"])
+        return arguments
 
 
 MlpPolicy = SpikingTQCPolicy

@@ -7,8 +7,13 @@ from typing import ClassVar
 from sb3_contrib import TQC
 from stable_baselines3.common.policies import BasePolicy
 
-from sb3_spiking.common.options import SpikingAlgorithmMixin
-from sb3_spiking.tqc.policies import CnnPolicy, MlpPolicy, MultiInputPolicy, SpikingTQCPolicy
+from sb3_spiking.common.mixins import SpikingAlgorithmMixin, sb3_policy_aliases
+from sb3_spiking.tqc.policies import (
+    CnnPolicy,
+    MlpPolicy,
+    MultiInputPolicy,
+    SpikingTQCPolicy,
+)
 
 
 class SpikingTQC(SpikingAlgorithmMixin, TQC):
@@ -25,10 +30,6 @@ class SpikingTQC(SpikingAlgorithmMixin, TQC):
     :param env: environment or its id; its action space must be ``Box``.
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
-        "MlpPolicy": MlpPolicy,
-        "CnnPolicy": CnnPolicy,
-        "MultiInputPolicy": MultiInputPolicy,
-    }
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = sb3_policy_aliases(MlpPolicy, CnnPolicy, MultiInputPolicy)
     policy: SpikingTQCPolicy
     algorithm_policy_kwargs = ("use_sde",)

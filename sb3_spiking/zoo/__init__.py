@@ -20,9 +20,9 @@ def register():
     from sb3_spiking.zoo import _hook, plugin
 
     _hook.install()
-    for name, patch in plugin.PATCHES.items():
+    for name in plugin.PATCHES:
         if name in sys.modules:
-            patch(sys.modules[name])
+            plugin.apply_patch(name, sys.modules[name])
     for name in plugin.REWRITE_CODE:
         if name in sys.modules:
             plugin.patch_function_codes(sys.modules[name])

@@ -26,13 +26,6 @@ from sb3_spiking.zoo import plugin
 WATCHED = frozenset(plugin.PATCHES) | frozenset(plugin.REWRITE_CODE)
 
 
-def _warn(name, exc):
-    sys.stderr.write(
-        f"sb3-spiking: could not register with {name} ({type(exc).__name__}: {exc}); "
-        "spiking algorithms may be missing from rl_zoo3\n"
-    )
-
-
 class _PatchingLoader:
     """Wraps the real loader of a watched module: patches its code, then the executed module.
 
@@ -53,25 +46,17 @@ class _PatchingLoader:
 
     def get_code(self, fullname):
         code = self._loader.get_code(fullname)
-        if self._name not in plugin.REWRITE_CODE:
+        if self._name not in plugin.REWRITE_CODE or code is None:
             return code
-        try:
-            return plugin.extend_off_policy_lists(code)
-        except Exception as exc:  # never break rl_zoo3 because of us
-            _warn(fullname, exc)
-            return code
+        return plugin.rewrite_module_code(fullname, code)  # one line instead of a traceback on a mismatch
 
     def exec_module(self, module):
         code = self.get_code(module.__name__)
         if code is None:
             raise ImportError(f"cannot load {module.__name__!r}: no code object")
         exec(code, module.__dict__)
-        patch = plugin.PATCHES.get(self._name)
-        if patch is not None:
-            try:
-                patch(module)
-            except Exception as exc:
-                _warn(self._name, exc)
+        if self._name in plugin.PATCHES:
+            plugin.apply_patch(self._name, module)  # one line instead of a traceback on a mismatch
 
 
 class ZooImportHook:

@@ -35,6 +35,14 @@ import types
 from pathlib import Path
 from typing import Any
 
+# The check of one hyperparameter entry lives in zoo/checks.py; it stays importable from here.
+from sb3_spiking.zoo.checks import check_hyperparams
+
+# The Optuna heartbeat proxy lives in zoo/tuning.py; these names stay importable from here.
+from sb3_spiking.zoo.tuning import ZooOptuna as ZooOptuna
+from sb3_spiking.zoo.tuning import _calls_module_create_study as _calls_module_create_study
+from sb3_spiking.zoo.tuning import patch_study_storage
+
 #: zoo name -> (module, class, the zoo name of its ANN twin, off-policy?)
 ZOO_ALGOS: dict[str, tuple[str, str, str, bool]] = {
     "spiking_td3": ("sb3_spiking.td3", "SpikingTD3", "td3", True),
@@ -82,11 +90,60 @@ def default_config(algo: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# When rl_zoo3 no longer looks as these patches expect: one line, never a traceback
+# --------------------------------------------------------------------------------------------
+#: The rl_zoo3 releases the patches below are tested with (setup.py's zoo extra pins the same).
+TESTED_RL_ZOO3 = ">=2.7,<2.10"
+
+
+class ZooMismatch(RuntimeError):
+    """rl_zoo3 does not have what a patch expects (a newer release changed its internals)."""
+
+
+def rl_zoo3_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("rl_zoo3")
+    except Exception:  # any failure: the version is only for the message
+        return "?"
+
+
+def warn_mismatch(name: str, exc: BaseException) -> None:
+    """The one line printed when patching ``name`` failed: what did not match, and the versions."""
+    sys.stderr.write(
+        f"sb3-spiking: rl_zoo3 {rl_zoo3_version()} does not match what sb3-spiking patches in {name} "
+        f"({type(exc).__name__}: {exc}); tested with rl_zoo3{TESTED_RL_ZOO3}; spiking algorithms may be "
+        "missing from rl_zoo3 or behave as their ANN twins there\n"
+    )
+
+
+def apply_patch(name: str, module: types.ModuleType) -> bool:
+    """Run the patch of ``name`` (see :data:`PATCHES`) on ``module``; on any failure print
+    :func:`warn_mismatch`'s line instead of raising (rl_zoo3 itself keeps working)."""
+    try:
+        PATCHES[name](module)
+    except Exception as exc:  # never break rl_zoo3 because of us
+        warn_mismatch(name, exc)
+        return False
+    return True
+
+
+def _require(module: types.ModuleType, attr: str, kind: type | tuple[type, ...], what: str) -> Any:
+    """``module.attr``, checked to be a ``kind`` (raises :class:`ZooMismatch` otherwise)."""
+    value = getattr(module, attr, None)
+    if not isinstance(value, kind):
+        raise ZooMismatch(f"{module.__name__}.{attr} is not {what}")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
 # rl_zoo3.utils
 # --------------------------------------------------------------------------------------------
 def patch_utils(module: types.ModuleType) -> None:
+    algos = _require(module, "ALGOS", dict, "the dict of algorithm classes")
     for name in ZOO_ALGOS:
-        module.ALGOS.setdefault(name, algorithm_class(name))
+        algos.setdefault(name, algorithm_class(name))
 
 
 # --------------------------------------------------------------------------------------------
@@ -95,6 +152,8 @@ def patch_utils(module: types.ModuleType) -> None:
 def patch_hyperparams_opt(module: types.ModuleType) -> None:
     from sb3_spiking.zoo.hyperparams_opt import SpikingConverter, SpikingSampler
 
+    _require(module, "HYPERPARAMS_SAMPLER", dict, "the dict of Optuna samplers")
+    _require(module, "HYPERPARAMS_CONVERTER", dict, "the dict of hyperparameter converters")
     for name, (_, _, base, _) in ZOO_ALGOS.items():
         if name not in module.HYPERPARAMS_SAMPLER and base in module.HYPERPARAMS_SAMPLER:
             module.HYPERPARAMS_SAMPLER[name] = SpikingSampler(
@@ -124,9 +183,12 @@ def _entry_for(hyperparams_dict: dict[str, Any], gym_id: str, is_atari: bool) ->
 
 
 def patch_exp_manager(module: types.ModuleType) -> None:
-    manager_cls = module.ExperimentManager
+    manager_cls = _require(module, "ExperimentManager", type, "a class")
     if getattr(manager_cls, "_sb3_spiking_patched", False):
         return
+    for method in ("__init__", "read_hyperparameters", "objective"):
+        if not inspect.isfunction(getattr(manager_cls, method, None)):
+            raise ZooMismatch(f"{module.__name__}.ExperimentManager.{method} is not a function")
     original_init = manager_cls.__init__
     original_read = manager_cls.read_hyperparameters
     original_objective = manager_cls.objective
@@ -164,130 +226,6 @@ def patch_exp_manager(module: types.ModuleType) -> None:
     patch_study_storage(module)
 
 
-# Tuning on a database: heartbeats, so that a dead worker's trial is failed and retried
-# (sb3_spiking.zoo.storage). The zoo passes ``--storage`` to ``optuna.create_study`` as a string
-# and has no place for a storage object, so its module global ``optuna`` becomes a proxy whose
-# ``create_study`` opens that URL as a heartbeat RDBStorage while (and only while) a spiking
-# algorithm's ``hyperparameters_optimization`` runs in the calling thread.
-class _Tuning:
-    """What one ``hyperparameters_optimization`` call of ours passes to the proxy."""
-
-    def __init__(self, url: str, settings: Any) -> None:
-        self.url = url
-        self.settings = settings
-        self.study: Any = None
-
-
-class ZooOptuna(types.ModuleType):
-    """``rl_zoo3.exp_manager.optuna``: the real ``optuna`` module (every attribute is its), except
-    :meth:`create_study`."""
-
-    def __init__(self, real: types.ModuleType) -> None:
-        super().__init__(real.__name__, real.__doc__)
-        self.__dict__["_sb3_spiking_real"] = real
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.__dict__["_sb3_spiking_real"], name)
-
-    def create_study(self, *args: Any, **kwargs: Any) -> Any:
-        real = self.__dict__["_sb3_spiking_real"]
-        tuning = getattr(_current, "tuning", None)
-        if tuning is None:
-            return real.create_study(*args, **kwargs)
-        from sb3_spiking.zoo.storage import heartbeat_storage
-
-        if kwargs.get("storage") == tuning.url and isinstance(kwargs.get("storage"), str):
-            kwargs["storage"] = heartbeat_storage(tuning.url, tuning.settings)
-            s = tuning.settings
-            grace = s.grace_period if s.grace_period is not None else 2 * s.interval
-            retries = "unlimited" if s.max_retry is None else s.max_retry
-            print(
-                f"sb3-spiking: study heartbeat every {s.interval} s; a trial without heartbeat for {grace} s is "
-                f"failed and retried (max {retries} retries)"
-            )
-        else:
-            _heartbeat_off("rl_zoo3 called optuna.create_study without the --storage URL as storage=")
-        tuning.study = real.create_study(*args, **kwargs)
-        return tuning.study
-
-    def __repr__(self) -> str:
-        return f"<sb3-spiking proxy of {self.__dict__['_sb3_spiking_real']!r}>"
-
-
-def _heartbeat_off(why: str) -> None:
-    from sb3_spiking.zoo.storage import ENV_INTERVAL
-
-    try:
-        from importlib.metadata import version
-
-        zoo = version("rl_zoo3")
-    except Exception:
-        zoo = "?"
-    sys.stderr.write(
-        f"sb3-spiking: rl_zoo3 {zoo} not recognised ({why}); tuning runs WITHOUT heartbeats: a dead worker's "
-        f"trial will stay RUNNING (set {ENV_INTERVAL}=off to silence this)\n"
-    )
-
-
-def _calls_module_create_study(function: Any) -> bool:
-    """Whether ``function``'s code calls ``optuna.create_study`` through the module global ``optuna``."""
-    import dis
-
-    previous = None
-    for ins in dis.get_instructions(function):
-        if (
-            previous is not None
-            and previous.opname == "LOAD_GLOBAL"
-            and previous.argval == "optuna"
-            and ins.opname in ("LOAD_ATTR", "LOAD_METHOD")
-            and ins.argval == "create_study"
-        ):
-            return True
-        previous = ins
-    return False
-
-
-def patch_study_storage(module: types.ModuleType) -> None:
-    """Heartbeats for our algorithms' studies on a database (see :mod:`sb3_spiking.zoo.storage`).
-
-    If ``module`` (rl_zoo3.exp_manager) does not look as expected, tuning still works, with a
-    message that heartbeats are off.
-    """
-    from sb3_spiking.zoo.storage import HeartbeatSettings, is_rdb_url, report_waiting_retries, sweep_stale_trials
-
-    manager_cls = module.ExperimentManager
-    original = getattr(manager_cls, "hyperparameters_optimization", None)
-    if original is None or getattr(original, "_sb3_spiking_patched", False):
-        return
-    real = getattr(module, "optuna", None)
-    recognised = isinstance(real, types.ModuleType) and _calls_module_create_study(original)
-    if recognised and not isinstance(real, ZooOptuna):
-        module.optuna = ZooOptuna(real)
-
-    @functools.wraps(original)
-    def hyperparameters_optimization(self):  # type: ignore[no-untyped-def]
-        if self.algo not in ZOO_ALGOS or not is_rdb_url(getattr(self, "storage", None)):
-            return original(self)
-        settings = HeartbeatSettings.from_env()
-        if not settings.enabled:
-            return original(self)
-        if not recognised:
-            _heartbeat_off("ExperimentManager.hyperparameters_optimization does not call optuna.create_study")
-            return original(self)
-        tuning = _current.tuning = _Tuning(self.storage, settings)
-        try:
-            result = original(self)
-        finally:
-            _current.tuning = None
-        if tuning.study is not None:
-            # the last worker to exit still fails a trial that went stale during its last trial
-            report_waiting_retries(sweep_stale_trials(tuning.study), self.study_name)
-        return result
-
-    hyperparameters_optimization._sb3_spiking_patched = True  # type: ignore[attr-defined]
-    manager_cls.hyperparameters_optimization = hyperparameters_optimization
-
-
 def _fall_back_to_ann_settings(manager: Any, module: types.ModuleType) -> None:
     """Use the zoo's settings of the ANN twin for an environment our file does not list."""
     import yaml
@@ -310,68 +248,6 @@ def _fall_back_to_ann_settings(manager: Any, module: types.ModuleType) -> None:
                     f"using RL Zoo's {base} settings ({zoo_file}) with the default spiking options"
                 )
                 manager.config = zoo_file
-
-
-def _policy_class(algo: str, policy: Any) -> type | None:
-    cls = algorithm_class(algo)
-    if isinstance(policy, str):
-        return cls.policy_aliases.get(policy)
-    return policy if isinstance(policy, type) else None
-
-
-def _policy_parameters(policy_cls: type) -> set[str]:
-    """Named constructor parameters of a policy class and its bases (SB3's included)."""
-    names: set[str] = set()
-    for klass in policy_cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        for pname, param in inspect.signature(init).parameters.items():
-            if param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                names.add(pname)
-    return names - {"self", "observation_space", "action_space", "lr_schedule"}
-
-
-def check_hyperparams(
-    hyperparams: dict[str, Any], algo: str, env_id: str, config: str, eval_globals: dict[str, Any] | None = None
-) -> None:
-    """Check the spiking options of one hyperparameter entry; errors name the key and the file.
-
-    ``policy_kwargs`` may still be the zoo's string form (``"dict(num_steps=5)"``); it is
-    evaluated the way the zoo will evaluate it. Anything this check cannot judge (an expression
-    the zoo itself would reject) is left to the zoo.
-    """
-    from sb3_spiking.common.options import SPIKING_KEYS
-    from sb3_spiking.snn.options import SpikingOptions
-
-    where = f"{config} (entry {env_id!r}, --algo {algo})"
-    misplaced = sorted(k for k in hyperparams if k in SPIKING_KEYS)
-    if misplaced:
-        raise ValueError(
-            f"{where}: {', '.join(map(repr, misplaced))} is a spiking option, not an algorithm argument: "
-            f'put it inside policy_kwargs, e.g. policy_kwargs: "dict({misplaced[0]}=...)"'
-        )
-    policy_kwargs = hyperparams.get("policy_kwargs")
-    if isinstance(policy_kwargs, str):
-        try:
-            policy_kwargs = eval(policy_kwargs, dict(eval_globals or {}))  # same as rl_zoo3 does
-        except Exception:
-            return
-    if not isinstance(policy_kwargs, dict):
-        return
-    policy_cls = _policy_class(algo, hyperparams.get("policy", "MlpPolicy"))
-    allowed_sb3 = _policy_parameters(policy_cls) if policy_cls is not None else set()
-    unknown = sorted(k for k in policy_kwargs if k not in SPIKING_KEYS and k not in allowed_sb3)
-    if unknown and policy_cls is not None:
-        raise ValueError(
-            f"{where}: unknown key {unknown[0]!r} in policy_kwargs. Spiking options: {', '.join(SPIKING_KEYS)}; "
-            f"{policy_cls.__name__} also takes: {', '.join(sorted(allowed_sb3))}"
-        )
-    spiking = {k: v for k, v in policy_kwargs.items() if k in SpikingOptions.field_names()}
-    try:
-        SpikingOptions(**spiking)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where}: invalid spiking option in policy_kwargs: {exc}") from exc
 
 
 # --------------------------------------------------------------------------------------------
@@ -404,17 +280,51 @@ def extend_off_policy_lists(code: types.CodeType) -> types.CodeType:
 
 
 def patch_function_codes(module: types.ModuleType) -> None:
-    """:func:`extend_off_policy_lists` for the functions of a module that is already imported."""
+    """:func:`extend_off_policy_lists` for the functions of a module that is already imported.
+
+    Silent when no function holds a list: a script module (``record_video``) keeps its list in
+    module-level code, which has already run; the import hook's :func:`rewrite_module_code` is
+    where a missing list is reported."""
     for value in vars(module).values():
         if isinstance(value, types.FunctionType) and value.__module__ == module.__name__:
             value.__code__ = extend_off_policy_lists(value.__code__)
+
+
+def _has_off_policy_list(code: types.CodeType) -> bool:
+    return any(
+        _has_off_policy_list(const) if isinstance(const, types.CodeType) else _is_off_policy_list(const)
+        for const in code.co_consts
+    )
+
+
+def rewrite_module_code(name: str, code: types.CodeType) -> types.CodeType:
+    """``code`` of the rl_zoo3 module ``name`` with its off-policy lists extended; the module's own
+    code on any failure, or where no list is found, with :func:`warn_mismatch`'s line."""
+    try:
+        if not _has_off_policy_list(code):
+            warn_no_off_policy_list(name)
+            return code
+        return extend_off_policy_lists(code)
+    except Exception as exc:  # never break rl_zoo3 because of us
+        warn_mismatch(name, exc)
+        return code
+
+
+def warn_no_off_policy_list(name: str) -> None:
+    warn_mismatch(
+        name,
+        ZooMismatch(
+            "no hard-coded list of off-policy algorithm names found: enjoy loads our off-policy agents with "
+            "their saved replay-buffer size"
+        ),
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # rl_zoo3.cli
 # --------------------------------------------------------------------------------------------
 def patch_cli(module: types.ModuleType) -> None:
-    original_main = module.main
+    original_main = _require(module, "main", types.FunctionType, "the rl_zoo3 command's main function")
     if getattr(original_main, "_sb3_spiking_patched", False):
         return
 

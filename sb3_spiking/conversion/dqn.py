@@ -39,7 +39,7 @@ from torch import nn
 from sb3_spiking.common.envs import as_vec_env
 from sb3_spiking.dsqn import DSQN
 from sb3_spiking.snn.network import NATURE_CNN_CONVS, SpikingMLP, SpikingNatureCNN
-from sb3_spiking.snn.options import check_int
+from sb3_spiking.snn.validation import check_int, check_real
 
 #: Exploration rate of the calibration play (Tan et al.: the DQN's own evaluation epsilon).
 CALIBRATION_EPS = 0.05
@@ -73,17 +73,11 @@ def _dqn_layers(model: Any) -> tuple[str, list[nn.Linear | nn.Conv2d], dict[str,
     DSQN ``policy_kwargs`` that give the same shape); raise a clear error for what cannot be
     converted."""
     if isinstance(model, DSQN) and model.policy.spiking:
-        raise TypeError(
-            "convert_dqn takes a trained ANN DQN; this model is already a spiking DSQN (its Q-network is spiking)"
-        )
+        raise TypeError("convert_dqn takes a trained ANN DQN; this model is already a spiking DSQN (its Q-network is spiking)")
     if not isinstance(model, DQN):
-        raise TypeError(
-            f"convert_dqn takes a stable_baselines3 DQN (MlpPolicy or CnnPolicy), got {type(model).__name__}"
-        )
+        raise TypeError(f"convert_dqn takes a stable_baselines3 DQN (MlpPolicy or CnnPolicy), got {type(model).__name__}")
     if not isinstance(model.action_space, spaces.Discrete):  # a DQN subclass could change this
-        raise ValueError(  # noqa: TRY004  (a space that does not fit: ValueError, as SB3)
-            f"convert_dqn needs a Discrete action space, got {model.action_space}"
-        )
+        raise ValueError(f"convert_dqn needs a Discrete action space, got {model.action_space}")
     q_net = model.policy.q_net
     extractor = q_net.features_extractor
     head = list(q_net.q_net)
@@ -191,7 +185,10 @@ def _checked_frames(model: Any, frames: Any) -> np.ndarray:
 
 def _greedy_actions(model: Any, observations: np.ndarray, batch_size: int) -> np.ndarray:
     return np.concatenate(
-        [model.predict(observations[i : i + batch_size], deterministic=True)[0] for i in range(0, len(observations), batch_size)]
+        [
+            model.predict(observations[i : i + batch_size], deterministic=True)[0]
+            for i in range(0, len(observations), batch_size)
+        ]
     )
 
 
@@ -236,7 +233,7 @@ def layer_scales(model: DQN, observations: np.ndarray, percentile: float = 99.9,
     :param seed: seeds the subsample of very large layers (see ``MAX_ACTIVATION_SAMPLES``).
     """
     _, layers, _ = _dqn_layers(model)
-    percentile = _check_percentile(percentile)
+    percentile = check_real("percentile", percentile, 0.0, 100.0, low_open=True, note="99.9 in Tan et al.")
     observations = _checked_frames(model, observations)
     rng = np.random.default_rng(seed)
     n = len(observations)
@@ -273,12 +270,6 @@ def layer_scales(model: DQN, observations: np.ndarray, percentile: float = 99.9,
             scale = float(values.max()) or 1.0
         scales.append(scale)
     return scales
-
-
-def _check_percentile(percentile: Any) -> float:
-    if isinstance(percentile, bool) or not isinstance(percentile, (int, float)) or not 0.0 < float(percentile) <= 100.0:
-        raise ValueError(f"percentile must be a number in (0, 100] (99.9 in Tan et al.), got {percentile!r}")
-    return float(percentile)
 
 
 def _new_dsqn(model: DQN, policy: str, policy_kwargs: dict[str, Any]) -> DSQN:
@@ -331,16 +322,16 @@ def convert_dqn(
     """
     policy_name, layers, policy_kwargs = _dqn_layers(model)
     num_steps = check_int("num_steps", num_steps)
-    percentile = _check_percentile(percentile)
-    if isinstance(held_out, bool) or not isinstance(held_out, (int, float)) or not 0.0 <= held_out < 1.0:
-        raise ValueError(f"held_out must be a fraction in [0, 1), got {held_out!r}")
+    percentile = check_real("percentile", percentile, 0.0, 100.0, low_open=True, note="99.9 in Tan et al.")
+    held_out = check_real("held_out", held_out, 0.0, 1.0, high_open=True, note="fraction of the frames held out")
     if isinstance(calibration, (np.ndarray, list, tuple)):
         frames = _checked_frames(model, calibration)
     elif hasattr(calibration, "step") and hasattr(calibration, "reset"):
         frames = record_frames(model, calibration, n_frames, CALIBRATION_EPS, seed)
     else:
         raise TypeError(
-            f"calibration must be an env (gymnasium.Env or VecEnv) or an array of observations, got {type(calibration).__name__}"
+            "calibration must be an env (gymnasium.Env or VecEnv) or an array of observations, "
+            f"got {type(calibration).__name__}"
         )
     n_held = round(held_out * len(frames))
     calib, held = frames[: len(frames) - n_held], frames[len(frames) - n_held :]
@@ -353,7 +344,7 @@ def convert_dqn(
     targets = [*getattr(body, "convs", []), *body.fcs, body.decoder.linear]
     with th.no_grad():
         previous = 1.0
-        for ann, target, scale in zip(layers, targets, scales):
+        for ann, target, scale in zip(layers, targets, scales, strict=False):
             if ann.weight.shape != target.weight.shape:  # pragma: no cover (a bug, not bad input)
                 raise RuntimeError(f"layer shapes differ: {tuple(ann.weight.shape)} vs {tuple(target.weight.shape)}")
             target.weight.copy_(ann.weight * (previous / scale))

@@ -17,20 +17,17 @@ over hundreds of steps) look robust when it is merely saturated.
 observations, pixels / 255 for images. Perturbed observations are clipped to the observation
 space's bounds (widened to include the clean observation, so ``epsilon=0`` changes nothing).
 
-    python -m sb3_spiking.robustness --model dqn.zip dsqn.zip --algo dqn dsqn --env CartPole-v1 \\
-        --epsilons 0 0.05 0.1 0.2 --n-episodes 10 --plot robustness.png
+The command line (``python -m sb3_spiking.robustness``) is in :mod:`.cli`, the plot in :mod:`.plots`.
 """
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from stable_baselines3 import A2C, DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
@@ -39,7 +36,7 @@ from stable_baselines3.common.type_aliases import GymEnv
 from stable_baselines3.dqn.policies import DQNPolicy
 
 from sb3_spiking.common.envs import as_vec_env, make_eval_env
-from sb3_spiking.snn.options import check_int
+from sb3_spiking.snn.validation import check_int, check_real
 
 
 def _policy(model: BaseAlgorithm | BasePolicy) -> BasePolicy:
@@ -53,12 +50,12 @@ def _policy(model: BaseAlgorithm | BasePolicy) -> BasePolicy:
         )
     if not isinstance(policy.action_space, spaces.Discrete) or policy.action_space.n < 2:
         raise ValueError(
-            f"FGSM against the greedy action needs a Discrete action space with at least 2 actions, "
-            f"got {policy.action_space}"
+            f"FGSM against the greedy action needs a Discrete action space with at least 2 actions, got {policy.action_space}"
         )
     if not isinstance(policy.observation_space, spaces.Box):
-        raise ValueError(  # noqa: TRY004  (a space that does not fit: ValueError, as SB3)
-            f"FGSM perturbs observations along their gradient: it needs a Box observation space, got {policy.observation_space}"
+        raise ValueError(
+            "FGSM perturbs observations along their gradient: it needs a Box observation space, "
+            f"got {policy.observation_space}"
         )
     return policy
 
@@ -80,7 +77,7 @@ def fgsm_perturb(model: BaseAlgorithm | BasePolicy, observation: np.ndarray, eps
     :param epsilon: L-infinity size of the perturbation, in preprocessed units (>= 0).
     """
     policy = _policy(model)
-    epsilon = _check_epsilon(epsilon)
+    epsilon = check_real("epsilon", epsilon, 0.0)
     obs, vectorized = policy.obs_to_tensor(observation)
     x = obs.float().detach().requires_grad_(True)
     was_training = policy.training
@@ -102,12 +99,6 @@ def fgsm_perturb(model: BaseAlgorithm | BasePolicy, observation: np.ndarray, eps
     return adv if vectorized else adv[0]
 
 
-def _check_epsilon(epsilon: Any) -> float:
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float, np.floating)) or not 0.0 <= float(epsilon) < np.inf:
-        raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon!r}")
-    return float(epsilon)
-
-
 class FGSMPredictor:
     """Wraps a model so that ``predict`` acts on FGSM-perturbed observations: SB3's
     ``evaluate_policy`` (or any loop calling ``predict``) then measures the attacked agent.
@@ -119,7 +110,7 @@ class FGSMPredictor:
     def __init__(self, model: BaseAlgorithm, epsilon: float) -> None:
         _policy(model)
         self.model = model
-        self.epsilon = _check_epsilon(epsilon)
+        self.epsilon = check_real("epsilon", epsilon, 0.0)
 
     def predict(
         self,
@@ -156,7 +147,7 @@ def fgsm_evaluate(
     """
     _policy(model)
     n_episodes = check_int("n_episodes", n_episodes)
-    epsilons = [_check_epsilon(e) for e in epsilons]
+    epsilons = [check_real("epsilon", e, 0.0) for e in epsilons]
     if not epsilons:
         raise ValueError("epsilons must hold at least one value")
     vec_env = make_eval_env(env, seed) if isinstance(env, str) else as_vec_env(env)
@@ -173,82 +164,3 @@ def fgsm_evaluate(
         )
         results[epsilon] = [float(r) for r in returns] if return_episode_rewards else float(np.mean(returns))
     return results
-
-
-def plot_robustness(curves: Mapping[str, Mapping[float, Sequence[float]]], path: str, title: str = "") -> None:
-    """Write a PNG of mean return (+- std over the given values: episodes or seeds) vs epsilon.
-
-    :param curves: label -> {epsilon: returns}.
-    :param path: output file.
-    :param title: plot title.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label, curve in curves.items():
-        eps = sorted(curve)
-        mean = np.array([np.mean(curve[e]) for e in eps])
-        std = np.array([np.std(curve[e]) for e in eps])
-        ax.plot(eps, mean, marker="o", label=label)
-        ax.fill_between(eps, mean - std, mean + std, alpha=0.2)
-    ax.set_xlabel("FGSM epsilon (L-inf, observation units)")
-    ax.set_ylabel("mean return")
-    if title:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def _algorithms() -> dict[str, type[BaseAlgorithm]]:
-    from sb3_spiking.a2c import SpikingA2C
-    from sb3_spiking.dsqn import DSQN
-    from sb3_spiking.ppo import SpikingPPO
-
-    return {"dqn": DQN, "dsqn": DSQN, "ppo": PPO, "a2c": A2C, "spiking_ppo": SpikingPPO, "spiking_a2c": SpikingA2C}
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m sb3_spiking.robustness``: FGSM returns of saved models, a table and a PNG."""
-    algos = _algorithms()
-    parser = argparse.ArgumentParser(
-        prog="python -m sb3_spiking.robustness",
-        description="Mean return under FGSM observation perturbations, per epsilon, for saved SB3 models.",
-    )
-    parser.add_argument("--model", nargs="+", required=True, help="saved model files (.zip)")
-    parser.add_argument("--algo", nargs="+", required=True, choices=sorted(algos), help="one per model, or one for all")
-    parser.add_argument("--label", nargs="+", help="names in the table and plot (default: the file names)")
-    parser.add_argument("--env", required=True, help="Gymnasium id (Atari ids get RL Zoo's Atari wrappers)")
-    parser.add_argument("--epsilons", nargs="+", type=float, default=[0.0, 0.01, 0.05, 0.1])
-    parser.add_argument("--n-episodes", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--plot", default="robustness.png", help="PNG to write")
-    args = parser.parse_args(argv)
-    if len(args.algo) not in (1, len(args.model)):
-        parser.error("--algo takes one value for all models or one per model")
-    if args.label and len(args.label) != len(args.model):
-        parser.error("--label takes one value per model")
-    names = args.label or [path.rsplit("/", 1)[-1].removesuffix(".zip") for path in args.model]
-    kinds = args.algo * len(args.model) if len(args.algo) == 1 else args.algo
-    curves: dict[str, dict[float, list[float]]] = {}
-    for name, path, kind in zip(names, args.model, kinds):
-        model = algos[kind].load(path, device="cpu")
-        curves[name] = fgsm_evaluate(  # type: ignore[assignment]
-            model, args.env, args.epsilons, args.n_episodes, seed=args.seed, return_episode_rewards=True
-        )
-    print("| epsilon | " + " | ".join(names) + " |")
-    print("|---|" + "---|" * len(names))
-    for eps in args.epsilons:
-        cells = [f"{np.mean(curves[n][eps]):.1f} +- {np.std(curves[n][eps]):.1f}" for n in names]
-        print(f"| {eps:g} | " + " | ".join(cells) + " |")
-    plot_robustness(curves, args.plot, title=f"FGSM on {args.env}, {args.n_episodes} episodes per point")
-    print(f"plot written to {args.plot}")
-
-
-if __name__ == "__main__":
-    main()
