@@ -95,6 +95,7 @@ class SpikingDecisionTransformer(OfflineAlgorithmMixin, BaseAlgorithm):
     :param policy_kwargs: spiking options (``num_steps``, ``beta``, ``threshold``, ``surrogate``, ...,
         ``spiking``) and transformer options (``hidden_dim``, ``n_layers``, ``n_heads``, ``dropout``,
         ``attention``, ``spiking_ffn``, ``reward_arch``, ...).
+
     Other parameters as SB3's algorithms.
     """
 
@@ -480,6 +481,7 @@ class SpikingDecisionTransformer(OfflineAlgorithmMixin, BaseAlgorithm):
         :param ent_coef: entropy bonus.
         :param minibatch_size: windows per forward pass when recomputing log-probabilities
             (gradients are accumulated, one optimizer step per update).
+
         Other parameters as :meth:`learn`.
         """
         total_timesteps = check_int("total_timesteps", total_timesteps, minimum=0)
