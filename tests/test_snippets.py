@@ -3,7 +3,7 @@
 The blocks are run as written, in a fresh folder each (so a block that loads a file must write it
 first), with small budgets given from outside the text: ``learn``/``fine_tune`` (every SB3
 algorithm goes through ``BaseAlgorithm._setup_learn``) and ``collect_dataset`` are capped at
-``SNIPPET_STEPS``. The examples run as scripts with ``--timesteps``.
+``SNIPPET_STEPS``, the offline algorithms' ``learn`` (gradient steps) at ``OFFLINE_GRADIENT_STEPS``. The examples run as scripts with ``--timesteps``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SNIPPET_STEPS = 300  # env steps or gradient steps per learn() / transitions per collect_dataset()
+SNIPPET_STEPS = 300  # env steps per learn() / fine_tune(), transitions per collect_dataset()
+OFFLINE_GRADIENT_STEPS = 20  # learn() of the offline algorithms counts gradient steps (~0.5 s each for the DT)
 
 _MD_BLOCK = re.compile(r"^(?P<indent>[ \t]*)```python[ \t]*\n(?P<code>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)
 _RST_BLOCK = re.compile(r"^(?P<indent>[ \t]*)\.\. code(?:-block)?:: python[ \t]*\n(?:(?P=indent)[ \t]+:.*\n)*\n(?P<code>(?:(?:(?P=indent)[ \t]+.*)?\n)+)", re.M)
@@ -52,11 +53,19 @@ def test_blocks_found():
     assert python_blocks(ROOT / "README.md")[0][1].startswith("from sb3_spiking import")
 
 
+def _capped_learn(learn):
+    def capped(self, total_timesteps, *args, **kwargs):
+        return learn(self, min(int(total_timesteps), OFFLINE_GRADIENT_STEPS), *args, **kwargs)
+
+    return capped
+
+
 @pytest.fixture
 def small_budget(monkeypatch, tmp_path, one_thread):
     """Cap every training budget, run in an empty folder, keep Minari datasets in it."""
     from stable_baselines3.common.base_class import BaseAlgorithm
 
+    import sb3_spiking
     import sb3_spiking.offline
 
     setup_learn = BaseAlgorithm._setup_learn
@@ -70,6 +79,8 @@ def small_budget(monkeypatch, tmp_path, one_thread):
         return collect(model, env_id, min(int(n_steps), SNIPPET_STEPS), *args, **kwargs)
 
     monkeypatch.setattr(BaseAlgorithm, "_setup_learn", capped_setup_learn)
+    for cls in (sb3_spiking.SpikingBCQ, sb3_spiking.SpikingDecisionTransformer):
+        monkeypatch.setattr(cls, "learn", _capped_learn(cls.learn))
     monkeypatch.setattr(sb3_spiking.offline, "collect_dataset", capped_collect)
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
     monkeypatch.chdir(tmp_path)
