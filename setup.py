@@ -22,6 +22,9 @@ ZOO_EXTRA = ["rl_zoo3[plots]>=2.7,<2.10", "optuna", "requests", "moviepy", "gymn
 # --no-deps next to loguru, the one extra module it imports.
 NIR_EXTRA = ["nir>=1.0.8", "nirtorch>=2.6,<2.7"]
 SPIKINGJELLY_RUNTIME = ["loguru>=0.7,<1"]
+# The documentation site (docs/, `sphinx-build -W -b html docs docs/_build/html`): Markdown pages
+# through MyST, the Read-the-Docs theme of the SB3 family.
+DOCS_EXTRA = ["sphinx>=7", "sphinx-rtd-theme>=2", "myst-parser>=2"]
 PTH = "sb3_spiking_zoo.pth"  # the RL Zoo start-up hook, see sb3_spiking/zoo/_hook.py
 
 
@@ -80,6 +83,10 @@ setup(
         "gymnasium>=1.0",
         "numpy",
         "pyyaml",  # hyperparams/*.yml (examples, benchmarks, RL Zoo plugin)
+        # learn(..., progress_bar=True), used by the examples: SB3 needs both and declares them only
+        # in its [extra], which would also bring ALE, OpenCV and pygame.
+        "tqdm",
+        "rich",
         # Offline RL datasets (SpikingBCQ, decision transformers). The [hdf5] storage backend only:
         # minari[create] would add JAX, which collect_dataset does not need.
         "minari[hdf5]>=0.5",
@@ -93,6 +100,7 @@ setup(
         "mujoco": ["gymnasium[mujoco]>=1.0"],
         "atari": ["ale-py>=0.9", "opencv-python-headless"],
         "nir": NIR_EXTRA,
+        "docs": DOCS_EXTRA,
         "tests": [
             "pytest",
             "pytest-xdist",

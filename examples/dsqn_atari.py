@@ -49,7 +49,7 @@ def main() -> None:
         verbose=1,
     )
     print(model.q_net)
-    model.learn(args.timesteps, callback=SpikeStatsCallback(log_freq=1000, n_samples=64))
+    model.learn(args.timesteps, callback=SpikeStatsCallback(log_freq=1000, n_samples=64), progress_bar=True)
 
     eval_env = VecFrameStack(make_atari_env(args.env, n_envs=1, seed=args.seed + 100), n_stack=4)
     mean, _std = evaluate_policy(model, eval_env, n_eval_episodes=1)

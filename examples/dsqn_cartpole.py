@@ -39,7 +39,7 @@ def main() -> None:
 
     model = DSQN("MlpPolicy", "CartPole-v1", seed=args.seed, **hp)
     print(model.q_net)
-    model.learn(args.timesteps or budget, callback=callbacks)
+    model.learn(args.timesteps or budget, callback=callbacks, progress_bar=True)
     print(f"trained for {model.num_timesteps} environment steps")
 
     eval_env = Monitor(gym.make("CartPole-v1"))

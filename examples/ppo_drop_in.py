@@ -44,7 +44,7 @@ def main() -> None:
         seed=args.seed,
         verbose=0,
     )
-    model.learn(args.timesteps)
+    model.learn(args.timesteps, progress_bar=True)
     mean, std = evaluate_policy(model, make_vec_env("CartPole-v1", n_envs=1, seed=1000 + args.seed), n_eval_episodes=10)
     print(f"mean eval return over 10 episodes: {mean:.1f} +/- {std:.1f}")
 

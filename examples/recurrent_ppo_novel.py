@@ -55,7 +55,7 @@ def main() -> None:
         seed=args.seed,
         device="cpu",
     )
-    model.learn(args.timesteps)
+    model.learn(args.timesteps, progress_bar=True)
     env.training, env.norm_reward = False, False
     mean, std = evaluate_policy(model, env, n_eval_episodes=10, deterministic=True)
     print(f"return {mean:.1f} +- {std:.1f}")

@@ -40,7 +40,7 @@ def main() -> None:
         verbose=0,
     )
     print(model.policy.actor)
-    model.learn(args.timesteps, callback=SpikeStatsCallback(log_freq=1000))
+    model.learn(args.timesteps, callback=SpikeStatsCallback(log_freq=1000), progress_bar=True)
 
     eval_env = Monitor(gym.make("Pendulum-v1"))
     mean, std = evaluate_policy(model, eval_env, n_eval_episodes=10)

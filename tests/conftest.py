@@ -1,7 +1,33 @@
-"""Shared fixtures."""
+"""Shared fixtures, and the ``quick`` marker."""
 
 import pytest
 import torch as th
+
+#: ``pytest -m quick`` (the README's quick run, under 3 minutes on 2 cores): the engine, the
+#: options, the accounting, the docs, and the off-policy/actor-critic classes' unit tests
+#: (save/load, predict on every space, export); no learning runs and no RL Zoo subprocesses.
+QUICK_MODULES = {
+    "test_docs.py",
+    "test_neurons.py",
+    "test_engine.py",
+    "test_accounting.py",
+    "test_allocator.py",
+    "test_training_mode.py",
+    "test_fast_predict.py",
+    "test_callbacks.py",
+    "test_td3.py",
+    "test_sac.py",
+    "test_dsqn.py",
+    "test_qrdqn.py",
+    "test_actor_critic.py",
+    "test_export.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in QUICK_MODULES and item.get_closest_marker("slow") is None:
+            item.add_marker(pytest.mark.quick)
 
 
 @pytest.fixture(scope="module")

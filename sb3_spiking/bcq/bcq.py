@@ -52,6 +52,7 @@ class SpikingBCQ(OfflineAlgorithmMixin, SpikingAlgorithmMixin, OffPolicyAlgorith
     :param policy_kwargs: policy options: spiking options, ``net_arch``, ``vae_arch``,
         ``latent_dim``, ``phi``, ``n_action_samples_predict``...; ``phi`` may also be given here.
     :param phi: largest perturbation of the actor (overrides ``policy_kwargs["phi"]``).
+
     Other parameters as SB3's off-policy algorithms.
     """
 

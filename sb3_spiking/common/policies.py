@@ -213,7 +213,7 @@ class SpikingActorCriticPolicy(SpikingActorCriticMixin, ActorCriticPolicy):
 
     >>> model = PPO(SpikingActorCriticPolicy, "CartPole-v1", policy_kwargs=dict(num_steps=5))
 
-    Takes SB3's ``ActorCriticPolicy`` parameters plus the spiking options of the README table;
+    Takes SB3's ``ActorCriticPolicy`` parameters plus the spiking options (docs/guide/spiking_options.md);
     ``spiking_critic=True`` makes the value network spiking too, ``spiking=False`` gives SB3's ANN
     policy. Default ``net_arch``: ``dict(pi=[64, 64], vf=[64, 64])`` as SB3. With ``use_sde=True``
     (gSDE, Box actions) the noise is drawn from the firing rates (spike count / T) of the actor's

@@ -76,6 +76,7 @@ class SpikingDecisionTransformer(ReinforceFineTuneMixin, ContextActingMixin, Off
     :param policy_kwargs: spiking options (``num_steps``, ``beta``, ``threshold``, ``surrogate``, ...,
         ``spiking``) and transformer options (``hidden_dim``, ``n_layers``, ``n_heads``, ``dropout``,
         ``attention``, ``spiking_ffn``, ``reward_arch``, ...).
+
     Other parameters as SB3's algorithms.
     """
 

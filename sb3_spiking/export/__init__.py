@@ -6,7 +6,7 @@ toolchains read. :func:`to_nir` maps the acting network of a trained model to a
 :class:`nir.NIRGraph` whose ``metadata`` says how to run it (``num_steps``, ``dt``, the readout)
 and how observations become its input and its output an action, so that a reader of the graph
 alone can reproduce ``model.predict``; :func:`simulate` is such a reader (plain NumPy, nothing
-but the graph). Install with ``pip install "sb3-spiking[nir]"``.
+but the graph). Install with ``pip install -e ".[nir]"`` from the clone.
 
     from sb3_spiking.export import to_nir, simulate
     import nir

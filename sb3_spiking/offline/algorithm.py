@@ -93,6 +93,7 @@ class OfflineAlgorithmMixin(ABC):
 
         :param log_interval: gradient steps between log dumps (default ``default_log_interval``).
         :param tb_log_name: TensorBoard run name (default ``default_tb_log_name``).
+
         Other parameters as SB3's ``learn``.
         """
         total_timesteps = check_int("total_timesteps", total_timesteps, minimum=0)

@@ -76,7 +76,7 @@ class SpikingRecurrentActorCriticPolicy(SpikingSDEMixin, SpikingPolicyMixin, Rec
     ``log_std``); ``vf`` (default ``[64, 64]``) is the MLP after the critic LSTM, as in sb3-contrib, or the spiking
     critic's hidden layers with ``spiking_critic=True``. ``num_steps`` SNN steps run per env step
     (small is enough: the membrane integrates across env steps). Other parameters as
-    sb3-contrib's policy, plus the spiking options of the README table; ``spiking=False`` gives
+    sb3-contrib's policy, plus the spiking options (docs/guide/spiking_options.md); ``spiking=False`` gives
     sb3-contrib's LSTM policy unchanged (the ANN twin).
 
     With ``use_sde=True`` (gSDE, Box actions; RL Zoo's PendulumNoVel-v1 entry uses it) the noise

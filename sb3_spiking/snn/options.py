@@ -48,7 +48,7 @@ def _user_kwargs(cls: type) -> set[str]:
 
 @dataclasses.dataclass(frozen=True)
 class SpikingOptions:
-    """Validated spiking options (see the README's option table).
+    """Validated spiking options (see the option table, docs/guide/spiking_options.md).
 
     :param num_steps: T, simulation time steps per decision (int >= 1).
     :param encoder: ``"direct"``, ``"rate"``, ``"learnable"`` or ``"population"``.

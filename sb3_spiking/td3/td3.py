@@ -21,7 +21,7 @@ class SpikingTD3(ProxyTargetMixin, SpikingAlgorithmMixin, TD3):
     """TD3 (Fujimoto et al., 2018) whose actor is a spiking network.
 
     Same parameters as :class:`stable_baselines3.TD3`; spiking options go in ``policy_kwargs``
-    (see the README table), e.g. ``policy_kwargs=dict(num_steps=5, encoder="population")``.
+    (see the option table, docs/guide/spiking_options.md), e.g. ``policy_kwargs=dict(num_steps=5, encoder="population")``.
     ``policy_kwargs=dict(spiking=False)`` runs plain TD3 through the same class.
 
     :param policy: ``"MlpPolicy"``, ``"CnnPolicy"``, ``"MultiInputPolicy"`` or a policy class.

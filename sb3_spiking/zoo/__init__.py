@@ -1,6 +1,6 @@
 """RL Baselines3 Zoo integration.
 
-After ``pip install "sb3-spiking[zoo]"`` nothing needs to be done: ``rl_zoo3 train --algo
+After ``pip install -e ".[zoo]"`` (from the clone) nothing needs to be done: ``rl_zoo3 train --algo
 spiking_td3 ...`` works, because a start-up hook (:mod:`sb3_spiking.zoo._hook`) registers the
 algorithms the moment ``rl_zoo3`` is imported. :func:`register` does the same by hand (for
 ``SB3_SPIKING_NO_ZOO_HOOK=1`` or an unusual install).
