@@ -176,8 +176,7 @@ def report(results: dict[str, Any], plots: Path) -> None:
     epsilons = results["fgsm"][0]["epsilons"]
     kinds = [k for k in ("dqn", "dsqn", "converted") if any(r["kind"] == k for r in results["fgsm"])]
     steps = results["fgsm"][0]["fgsm_num_steps"]
-    print("\n## FGSM, mean return per seed (episodes per point: "
-          f"{sorted({r['episodes'] for r in results['fgsm']})})\n")
+    print(f"\n## FGSM, mean return per seed (episodes per point: {sorted({r['episodes'] for r in results['fgsm']})})\n")
     print("| model | seed | " + " | ".join(f"eps={e:g}" for e in epsilons) + " |")
     print("|---|---|" + "---|" * len(epsilons))
     curves: dict[str, dict[float, list[float]]] = {}
@@ -194,9 +193,7 @@ def report(results: dict[str, Any], plots: Path) -> None:
     print("|---|" + "---|" * len(epsilons))
     for label, curve in curves.items():
         print(f"| {label} | " + " | ".join(f"{np.mean(curve[e]):.1f} ({np.std(curve[e]):.1f})" for e in epsilons) + " |")
-    plot_robustness(
-        curves, str(plots / "fgsm_cartpole.png"), title=f"FGSM on {ENV_ID}: mean over seeds {seeds} (band: std)"
-    )
+    plot_robustness(curves, str(plots / "fgsm_cartpole.png"), title=f"FGSM on {ENV_ID}: mean over seeds {seeds} (band: std)")
 
 
 def main() -> None:
@@ -225,8 +222,10 @@ def main() -> None:
     if "train" in args.phases:
         jobs = [{**base, "algo": a, "seed": s, "n_timesteps": args.n_timesteps} for s in args.seeds for a in ("dsqn", "dqn")]
         results["train"] = _pool_map(train, jobs, args.jobs)
-        print(f"trained in {time.perf_counter() - t0:.0f} s: "
-            f"{[(r['algo'], r['seed'], r['train_seconds']) for r in results['train']]}")
+        print(
+            f"trained in {time.perf_counter() - t0:.0f} s: "
+            f"{[(r['algo'], r['seed'], r['train_seconds']) for r in results['train']]}"
+        )
     if "convert" in args.phases:
         jobs = [{**base, "seed": s, "num_steps": args.num_steps, "n_episodes": args.n_episodes} for s in args.seeds]
         results["convert"] = _pool_map(convert, jobs, args.jobs)
@@ -234,7 +233,12 @@ def main() -> None:
         common = {**base, "epsilons": args.epsilons, "fgsm_num_steps": args.fgsm_num_steps}
         kinds = ["converted", "dsqn", "dqn"] if args.fgsm_num_steps else ["dsqn", "dqn"]
         jobs = [
-            {**common, "kind": k, "seed": s, "episodes": args.converted_fgsm_episodes if k == "converted" else args.fgsm_episodes}
+            {
+                **common,
+                "kind": k,
+                "seed": s,
+                "episodes": args.converted_fgsm_episodes if k == "converted" else args.fgsm_episodes,
+            }
             for k in kinds
             for s in args.seeds
         ]

@@ -47,7 +47,12 @@ def main() -> None:
     collect_dataset(Balance(), "CartPole-v1", 20_000, "cartpole/scripted-v0", seed=0)
     print(f"dataset written: peak RSS {peak_rss_mb():.0f} MB", flush=True)
     model = SpikingDecisionTransformer(
-        "CartPole-v1", dataset="cartpole/scripted-v0", context_len=20, target_return=500, policy_kwargs=dict(num_steps=5), seed=0
+        "CartPole-v1",
+        dataset="cartpole/scripted-v0",
+        context_len=20,
+        target_return=500,
+        policy_kwargs=dict(num_steps=5),
+        seed=0,
     )
     start = time.time()
     model.learn(args.gradient_steps)

@@ -229,7 +229,9 @@ def cmd_table(args: argparse.Namespace) -> None:
     train = [r for r in rows if r["stage"] == "train"]
     for env_id in dict.fromkeys(r["env"] for r in train):
         sel_env = [r for r in train if r["env"] == env_id]
-        print(f"\n### {env_id} ({sel_env[0]['gradient_steps']} gradient steps, target return {sel_env[0]['target_return']:g})\n")
+        print(
+            f"\n### {env_id} ({sel_env[0]['gradient_steps']} gradient steps, target return {sel_env[0]['target_return']:g})\n"
+        )
         print(
             "| model | return, RTG from reward model (`evaluate_policy`) | mean | return, exact RTG | mean "
             "| spikes / decision | firing rate | energy ratio | train s |"

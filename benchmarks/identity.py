@@ -40,8 +40,15 @@ def identity_score(algo: str, task: str, seed: int, spiking: bool = True, policy
     env = make_env()
     policy = SpikingActorCriticPolicy if spiking else "MlpPolicy"
     # a copy: A2C writes its RMSprop settings into the policy_kwargs dict it is given
-    model = cls(policy, env, seed=seed, policy_kwargs=dict(policy_kwargs or {}) if spiking else None, device="cpu",
-                **task_kwargs, **algo_kwargs)
+    model = cls(
+        policy,
+        env,
+        seed=seed,
+        policy_kwargs=dict(policy_kwargs or {}) if spiking else None,
+        device="cpu",
+        **task_kwargs,
+        **algo_kwargs,
+    )
     model.learn(steps)
     mean, _ = evaluate_policy(model, env, n_eval_episodes=20, warn=False)
     return float(mean)

@@ -96,7 +96,12 @@ def zoo_file(algo: str, env_id: str | None = None) -> str:
 
 #: Keys of sb3-contrib's recurrent policies that a stateless policy does not take.
 RECURRENT_POLICY_KEYS = (
-    "lstm_hidden_size", "n_lstm_layers", "shared_lstm", "enable_critic_lstm", "lstm_kwargs", "recurrent_synapses"
+    "lstm_hidden_size",
+    "n_lstm_layers",
+    "shared_lstm",
+    "enable_critic_lstm",
+    "lstm_kwargs",
+    "recurrent_synapses",
 )
 
 
@@ -445,7 +450,9 @@ def plot(rows: list[dict[str, Any]], env_id: str, path: str, eval_episodes: int)
         running = len(unfinished_ends)
         note = f", {running} unfinished: curve to {steps[-1]} steps" if running else ""
         note += ", a stopped run keeps its final return" if stopped else ""
-        (line,) = ax.plot(steps, values.mean(axis=0), label=f"{label} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''}{note})")
+        (line,) = ax.plot(
+            steps, values.mean(axis=0), label=f"{label} ({len(seeds)} seed{'s' if len(seeds) > 1 else ''}{note})"
+        )
         ax.fill_between(steps, values.min(axis=0), values.max(axis=0), color=line.get_color(), alpha=0.2)
     ax.set_xlabel("environment steps")
     ax.set_ylabel(f"return (deterministic, {eval_episodes} episodes)")

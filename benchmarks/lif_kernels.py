@@ -79,10 +79,17 @@ def main() -> None:
             torch.autograd.grad(run(const, steps), const, grad)  # noqa: B023 (timed within this iteration)
 
         rows.append(
-            (name, *(best_ms(f, args.calls, args.repeats)
-                     for f in (forward_no_grad, forward_backward, backward_only, constant_forward_backward)))
+            (
+                name,
+                *(
+                    best_ms(f, args.calls, args.repeats)
+                    for f in (forward_no_grad, forward_backward, backward_only, constant_forward_backward)
+                ),
+            )
         )
-    print(f"\n[T, B, N] = {args.shape}, surrogate {args.surrogate}, {args.threads} torch thread(s), torch {torch.__version__}\n")
+    print(
+        f"\n[T, B, N] = {args.shape}, surrogate {args.surrogate}, {args.threads} torch thread(s), torch {torch.__version__}\n"
+    )
     print("| path | forward, no grad (ms) | forward + backward (ms) | backward only (ms) | constant current, fwd + bwd (ms) |")
     print("|---|---|---|---|---|")
     for name, *times in rows:

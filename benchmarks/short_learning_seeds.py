@@ -22,4 +22,7 @@ if __name__ == "__main__":
         for seed in (0, 1, 2):
             start, cpu = time.time(), time.process_time()
             mean = RUNS[name](seed)
-            print(f"{name} seed {seed}: {mean:.1f}  wall {time.time() - start:.0f} s  cpu {time.process_time() - cpu:.0f} s", flush=True)
+            print(
+                f"{name} seed {seed}: {mean:.1f}  wall {time.time() - start:.0f} s  cpu {time.process_time() - cpu:.0f} s",
+                flush=True,
+            )

@@ -106,10 +106,19 @@ def dsqn_rows(args: argparse.Namespace) -> list[str]:
 
     from sb3_spiking import DSQN
 
-    common = dict(buffer_size=400, learning_starts=300, batch_size=32, optimize_memory_usage=True,
-                  replay_buffer_kwargs=dict(handle_timeout_termination=False), seed=0, device="cpu")
-    models = {"DQN": DQN("CnnPolicy", make_env("PongNoFrameskip-v4", 0), **common),
-              "DSQN": DSQN("CnnPolicy", make_env("PongNoFrameskip-v4", 0), policy_kwargs=dict(num_steps=8), **common)}
+    common = dict(
+        buffer_size=400,
+        learning_starts=300,
+        batch_size=32,
+        optimize_memory_usage=True,
+        replay_buffer_kwargs=dict(handle_timeout_termination=False),
+        seed=0,
+        device="cpu",
+    )
+    models = {
+        "DQN": DQN("CnnPolicy", make_env("PongNoFrameskip-v4", 0), **common),
+        "DSQN": DSQN("CnnPolicy", make_env("PongNoFrameskip-v4", 0), policy_kwargs=dict(num_steps=8), **common),
+    }
     for model in models.values():
         model.learn(304)
         model.train(gradient_steps=2, batch_size=32)
@@ -236,9 +245,7 @@ def main() -> None:
     rows = []
     for section in args.sections:
         rows += SECTIONS[section](args)
-    print(
-        f"\nT={args.num_steps}, {args.threads} torch thread(s), options {args.options}, torch {torch.__version__}\n"
-    )
+    print(f"\nT={args.num_steps}, {args.threads} torch thread(s), options {args.options}, torch {torch.__version__}\n")
     print("| measurement | ANN | spiking | ratio (spiking cost / ANN cost) |")
     print("|---|---|---|---|")
     print("\n".join(rows))

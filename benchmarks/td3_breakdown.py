@@ -94,8 +94,10 @@ def main() -> None:
         results[name] = (train, totals)
 
     steps = args.gradient_steps
-    print(f"\n{args.env}, net {args.net_arch}, batch {args.batch_size}, T={args.num_steps}, {args.threads} thread(s), "
-          f"{steps} gradient steps after {args.warmup} warm-up steps\n")
+    print(
+        f"\n{args.env}, net {args.net_arch}, batch {args.batch_size}, T={args.num_steps}, {args.threads} thread(s), "
+        f"{steps} gradient steps after {args.warmup} warm-up steps\n"
+    )
     for name, (train, totals) in results.items():
         print(f"| {name}: component | ms per gradient step |")
         print("|---|---|")

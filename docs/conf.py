@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")
 # is imported); keep it off anyway so autodoc never depends on the zoo being installed.
 os.environ.setdefault("SB3_SPIKING_NO_ZOO_HOOK", "1")
 
-import sb3_spiking  # noqa: E402
+import sb3_spiking
 
 project = "sb3-spiking"
 author = "sb3-spiking contributors"

@@ -50,8 +50,10 @@ def main() -> None:
 
     obs = env.reset()
     report = energy_report(model, obs)
-    print(f"actor: firing rate {report['firing_rate']:.3f}, {report['synaptic_ops']:.0f} synaptic ops and "
-          f"{report['macs']:.0f} MACs per decision; energy {report['energy_ratio']:.2f}x the same-shape ANN's")
+    print(
+        f"actor: firing rate {report['firing_rate']:.3f}, {report['synaptic_ops']:.0f} synaptic ops and "
+        f"{report['macs']:.0f} MACs per decision; energy {report['energy_ratio']:.2f}x the same-shape ANN's"
+    )
 
 
 if __name__ == "__main__":

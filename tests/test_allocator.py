@@ -38,7 +38,14 @@ def run_check(env_value: str | None, class_switch: bool = True) -> dict:
     env.pop("SB3_SPIKING_KEEP_MEMORY", None)
     if env_value is not None:
         env["SB3_SPIKING_KEEP_MEMORY"] = env_value
-    out = subprocess.run([sys.executable, "-c", CHECK, "1" if class_switch else "0"], env=env, capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHECK, "1" if class_switch else "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

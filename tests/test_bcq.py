@@ -53,7 +53,9 @@ class NoStepWrapper(gym.Wrapper):
 @pytest.mark.parametrize("mode", list(MODES))
 def test_every_mode_trains_offline_without_stepping(mode):
     env = NoStepWrapper(gym.make("Pendulum-v1"))
-    model = SpikingBCQ("MlpPolicy", env, dataset="pendulum/tiny-v0", policy_kwargs=dict(SMALL, **MODES[mode]), batch_size=32, seed=0)
+    model = SpikingBCQ(
+        "MlpPolicy", env, dataset="pendulum/tiny-v0", policy_kwargs=dict(SMALL, **MODES[mode]), batch_size=32, seed=0
+    )
     before = [p.detach().clone() for p in model.policy.parameters()]
     model.learn(200)
     assert model.num_timesteps == 200 and model._n_updates == 200
@@ -109,7 +111,9 @@ def test_perturbation_is_bounded_by_phi():
 
 
 def test_save_load_identical_actions_and_continue(tmp_path):
-    model = SpikingBCQ("MlpPolicy", "Pendulum-v1", dataset="pendulum/tiny-v0", policy_kwargs=dict(SMALL, **MODES["acsf"]), seed=0)
+    model = SpikingBCQ(
+        "MlpPolicy", "Pendulum-v1", dataset="pendulum/tiny-v0", policy_kwargs=dict(SMALL, **MODES["acsf"]), seed=0
+    )
     model.learn(50)
     obs = model.replay_buffer.observations[:16, 0]
     th.manual_seed(7)
@@ -131,7 +135,9 @@ def test_save_load_identical_actions_and_continue(tmp_path):
 
 
 def test_evaluate_policy_and_callbacks(tmp_path):
-    model = SpikingBCQ("MlpPolicy", make_vec_env("Pendulum-v1", n_envs=2), dataset="pendulum/tiny-v0", policy_kwargs=SMALL, seed=0)
+    model = SpikingBCQ(
+        "MlpPolicy", make_vec_env("Pendulum-v1", n_envs=2), dataset="pendulum/tiny-v0", policy_kwargs=SMALL, seed=0
+    )
     model.set_logger(configure(str(tmp_path), ["csv"]))
     callback = SpikeStatsCallback(log_freq=20, n_samples=16)
     model.learn(40, callback=callback, log_interval=20)

@@ -33,9 +33,11 @@ def test_runs_the_full_budget_when_never_solved():
 
 def test_built_from_a_zoo_callback_entry(tmp_path):
     path = tmp_path / "dsqn.yml"
-    entry = {"n_timesteps": 1000, "policy": "MlpPolicy", "callback": [
-        {"sb3_spiking.common.callbacks.StopTrainingWhenSolved": {"reward_threshold": 1.0, "eval_freq": 100}}
-    ]}
+    entry = {
+        "n_timesteps": 1000,
+        "policy": "MlpPolicy",
+        "callback": [{"sb3_spiking.common.callbacks.StopTrainingWhenSolved": {"reward_threshold": 1.0, "eval_freq": 100}}],
+    }
     path.write_text(yaml.safe_dump({"CartPole-v1": entry}))
     (callback,) = settings.zoo_callbacks(path, "CartPole-v1")
     assert isinstance(callback, StopTrainingWhenSolved)

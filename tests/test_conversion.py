@@ -196,7 +196,14 @@ def test_evaluate_policy_and_energy_report(dqn, frames):
 
 def test_cnn_policy_conversion(tmp_path):
     env = FakeImageEnv(screen_height=36, screen_width=36, n_channels=1, discrete=True, channel_first=True)
-    dqn = DQN("CnnPolicy", env, buffer_size=100, policy_kwargs={"features_extractor_kwargs": {"features_dim": 32}}, seed=0, device="cpu")
+    dqn = DQN(
+        "CnnPolicy",
+        env,
+        buffer_size=100,
+        policy_kwargs={"features_extractor_kwargs": {"features_dim": 32}},
+        seed=0,
+        device="cpu",
+    )
     frames = np.stack([env.observation_space.sample() for _ in range(30)])
     snn = convert_dqn(dqn, frames, num_steps=10, held_out=0.2)
     body = snn.q_net.q_net

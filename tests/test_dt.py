@@ -130,7 +130,9 @@ def test_return_to_go_uses_the_reward_model_when_rewards_are_not_given():
     _, state = model.predict(obs[0][None])
     _, state = model.predict(obs[1][None], state, np.array([False]))
     with th.no_grad():
-        expected = model.policy.predict_reward(th.as_tensor(obs[:1]), th.as_tensor(state.actions[:, -2]), th.as_tensor(obs[1:2]))
+        expected = model.policy.predict_reward(
+            th.as_tensor(obs[:1]), th.as_tensor(state.actions[:, -2]), th.as_tensor(obs[1:2])
+        )
     assert state.returns_to_go[0, -1] == pytest.approx(100.0 - float(expected), abs=1e-4)
 
 
@@ -270,7 +272,9 @@ def test_energy_report_context_report_and_spike_stats_callback(tmp_path):
     assert energy_report(ann, obs)["energy_ratio"] == pytest.approx(1.0)  # the ANN is its own reference
     assert ann.context_energy_report(16)["energy_ratio"] == pytest.approx(1.0)
     report = snn.context_energy_report(16)
-    assert report["spikes"] > 0 and report["synaptic_ops"] > 0 and report["ann_macs"] == ann.context_energy_report(16)["ann_macs"]
+    assert (
+        report["spikes"] > 0 and report["synaptic_ops"] > 0 and report["ann_macs"] == ann.context_energy_report(16)["ann_macs"]
+    )
     assert report["energy_ratio"] < 1.0
     snn.set_logger(configure(str(tmp_path), ["csv"]))
     callback = SpikeStatsCallback(log_freq=5, n_samples=8)

@@ -32,8 +32,17 @@ ON_POLICY = dict(n_steps=32, seed=0, device="cpu")
 
 def make(algo: str, **kwargs):
     if algo == "sac":
-        return SpikingSAC("MlpPolicy", "Pendulum-v1", use_sde=True, learning_starts=20, batch_size=16, seed=0,
-                          device="cpu", policy_kwargs=dict(NET), **kwargs)
+        return SpikingSAC(
+            "MlpPolicy",
+            "Pendulum-v1",
+            use_sde=True,
+            learning_starts=20,
+            batch_size=16,
+            seed=0,
+            device="cpu",
+            policy_kwargs=dict(NET),
+            **kwargs,
+        )
     cls = {"ppo": SpikingPPO, "a2c": SpikingA2C}[algo]
     extra = dict(batch_size=16) if algo == "ppo" else {}
     return cls("MlpPolicy", "Pendulum-v1", use_sde=True, policy_kwargs=dict(NET), **ON_POLICY, **extra, **kwargs)

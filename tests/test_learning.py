@@ -131,7 +131,13 @@ def test_spiking_sac_learns_pendulum_short():
     from sb3_spiking import SpikingSAC
 
     model = SpikingSAC(
-        "MlpPolicy", "Pendulum-v1", learning_rate=1e-3, batch_size=128, policy_kwargs=dict(net_arch=[64, 64]), seed=0, device="cpu"
+        "MlpPolicy",
+        "Pendulum-v1",
+        learning_rate=1e-3,
+        batch_size=128,
+        policy_kwargs=dict(net_arch=[64, 64]),
+        seed=0,
+        device="cpu",
     )
     model.learn(6000)
     mean = _evaluate(model, "Pendulum-v1", 0)

@@ -97,4 +97,4 @@ def test_curves_keep_the_latest_history_of_a_restarted_run() -> None:
 
     rows = [ev(5, 1.0), ev(10, 2.0), ev(15, 3.0), ev(10, 20.0), ev(5, 10.0), ev(10, 11.0)]
     assert learning.eval_curves(rows, "E") == {"a": {0: {5: 10.0, 10: 11.0}}}
-    assert learning.finished_runs(rows + [dict(type="final", label="a", env="E", seed=0)], "E") == {("a", 0)}
+    assert learning.finished_runs([*rows, dict(type="final", label="a", env="E", seed=0)], "E") == {("a", 0)}

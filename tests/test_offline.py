@@ -56,8 +56,12 @@ def test_round_trip_identical_transitions(td3):
     )
     policy_actions = td3.predict(exact.observations[:200, 0], deterministic=True)[0]
     np.testing.assert_allclose(exact.actions[:200, 0], policy_actions, atol=1e-6)
-    uniform = dataset_to_replay_buffer(collect_dataset(td3, "Pendulum-v1", 400, "pendulum/uniform-v0", seed=0, random_prob=1.0))
-    assert abs(float(uniform.actions[:400].mean())) < 0.3 and 1.0 < float(uniform.actions[:400].std()) < 1.3  # U(-2, 2): std 1.15
+    uniform = dataset_to_replay_buffer(
+        collect_dataset(td3, "Pendulum-v1", 400, "pendulum/uniform-v0", seed=0, random_prob=1.0)
+    )
+    assert (
+        abs(float(uniform.actions[:400].mean())) < 0.3 and 1.0 < float(uniform.actions[:400].std()) < 1.3
+    )  # U(-2, 2): std 1.15
 
     # same seed -> same dataset; another seed -> different
     again = dataset_to_replay_buffer(collect_dataset(td3, "Pendulum-v1", n, "pendulum/roundtrip-v1", seed=3))
@@ -108,6 +112,8 @@ def test_bad_input(td3, minari_root):
 
 def test_empty_dataset_is_refused():
     env = gym.make("Pendulum-v1")
-    minari.create_dataset_from_buffers("pendulum/empty-v0", [], env=env, algorithm_name="none", author="t", description="empty")
+    minari.create_dataset_from_buffers(
+        "pendulum/empty-v0", [], env=env, algorithm_name="none", author="t", description="empty"
+    )
     with pytest.raises(ValueError, match="contains no transitions"):
         dataset_to_replay_buffer("pendulum/empty-v0")

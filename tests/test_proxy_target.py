@@ -20,7 +20,9 @@ PROXY = dict(net_arch=[64, 64])
 
 
 def _proxy_model(algo=SpikingTD3, **kwargs):
-    return algo("MlpPolicy", "Pendulum-v1", proxy_target=True, proxy_target_kwargs=PROXY, policy_kwargs=SMALL, **FAST, **kwargs)
+    return algo(
+        "MlpPolicy", "Pendulum-v1", proxy_target=True, proxy_target_kwargs=PROXY, policy_kwargs=SMALL, **FAST, **kwargs
+    )
 
 
 def _gap(model, proxy, obs):

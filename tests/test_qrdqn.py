@@ -45,7 +45,9 @@ def test_every_readout_builds_trains_and_outputs_all_quantiles(readout):
     model = SpikingQRDQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(SMALL, num_steps=4, **readout), **FAST)
     before = [p.detach().clone() for p in model.quantile_net.parameters()]
     model.learn(120)
-    assert any(not th.equal(a, b) for a, b in zip(before, model.quantile_net.parameters(), strict=False)), "no parameter was updated"
+    assert any(not th.equal(a, b) for a, b in zip(before, model.quantile_net.parameters(), strict=False)), (
+        "no parameter was updated"
+    )
     obs = _obs(model, 5)
     quantiles = _quantiles(model, obs)
     assert quantiles.shape == (5, 5, 2)  # [B, n_quantiles, n_actions]
@@ -125,14 +127,18 @@ def test_spiking_false_is_plain_qrdqn():
     for (name, a), (_, b) in zip(ann.policy.state_dict().items(), twin.policy.state_dict().items(), strict=False):
         assert th.equal(a, b), name
     # trained the same way too (each built right before learning: SB3 seeds the global generators)
-    trained = [cls("MlpPolicy", "CartPole-v1", policy_kwargs=kw, **FAST).learn(120) for cls, kw in
-               [(QRDQN, SMALL), (SpikingQRDQN, dict(SMALL, spiking=False))]]
+    trained = [
+        cls("MlpPolicy", "CartPole-v1", policy_kwargs=kw, **FAST).learn(120)
+        for cls, kw in [(QRDQN, SMALL), (SpikingQRDQN, dict(SMALL, spiking=False))]
+    ]
     obs = _obs(ann, 8)
     np.testing.assert_array_equal(_quantiles(trained[0], obs), _quantiles(trained[1], obs))
 
 
 def test_cnn_policy_spiking_nature_cnn_and_ann_twin():
-    model = SpikingQRDQN("CnnPolicy", _image_env(), policy_kwargs=dict(num_steps=3, n_quantiles=4), **dict(FAST, buffer_size=200))
+    model = SpikingQRDQN(
+        "CnnPolicy", _image_env(), policy_kwargs=dict(num_steps=3, n_quantiles=4), **dict(FAST, buffer_size=200)
+    )
     body = model.quantile_net.quantile_net
     assert isinstance(body, SpikingNatureCNN) and isinstance(model.quantile_net.features_extractor, ImageInput)
     n_actions = int(model.action_space.n)

@@ -25,6 +25,7 @@ from sb3_spiking.snn import LIF, SpikingMLP, SpikingOptions, StatefulSpikingMLP,
 FAST = dict(n_steps=32, batch_size=32, n_epochs=2, seed=0, device="cpu")
 SMALL = dict(net_arch=dict(pi=[32, 16], vf=[32]), num_steps=2, lstm_hidden_size=16, beta=0.8)
 
+
 class BoxObsEnv(gym.Env):
     """Vector observations, any action space, 10-step episodes (sb3-contrib's own LSTM cannot
     take SB3's MultiDiscrete/MultiBinary identity envs' observations: ``features_dim`` is a NumPy int)."""
@@ -417,3 +418,5 @@ def test_gsde_noise_from_the_carried_last_layer_rates(tmp_path):
     a1, s1 = model.predict(obs.numpy(), state=state, episode_start=np.zeros(3), deterministic=True)
     a2, s2 = loaded.predict(obs.numpy(), state=state, episode_start=np.zeros(3), deterministic=True)
     np.testing.assert_allclose(a1, a2)
+    for x, y in zip(s1, s2, strict=True):
+        np.testing.assert_allclose(x, y)

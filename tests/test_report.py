@@ -51,7 +51,21 @@ def test_recorder_counts_and_traces_match_the_network():
 
 
 def test_report_command_for_spiking_td3_from_a_zoo_folder(tmp_path: Path) -> None:
-    train = ["-c", ZOO_MAIN, "train", "--algo", "spiking_td3", "--env", "Pendulum-v1", "-n", "300", "-f", "logs", "--seed", "0"]
+    train = [
+        "-c",
+        ZOO_MAIN,
+        "train",
+        "--algo",
+        "spiking_td3",
+        "--env",
+        "Pendulum-v1",
+        "-n",
+        "300",
+        "-f",
+        "logs",
+        "--seed",
+        "0",
+    ]
     _python([*train, "-params", "learning_starts:100", "policy_kwargs:dict(net_arch=[32, 32], num_steps=4)"], tmp_path)
     out = _python(["-m", "sb3_spiking.report", "--algo", "spiking_td3", "--env", "Pendulum-v1", "-f", "logs",
                    "--out", "rep", "--latency-repeats", "10"], tmp_path)  # fmt: skip

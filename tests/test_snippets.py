@@ -3,7 +3,8 @@
 The blocks are run as written, in a fresh folder each (so a block that loads a file must write it
 first), with small budgets given from outside the text: ``learn``/``fine_tune`` (every SB3
 algorithm goes through ``BaseAlgorithm._setup_learn``) and ``collect_dataset`` are capped at
-``SNIPPET_STEPS``, the offline algorithms' ``learn`` (gradient steps) at ``OFFLINE_GRADIENT_STEPS``. The examples run as scripts with ``--timesteps``.
+``SNIPPET_STEPS``, the offline algorithms' ``learn`` (gradient steps) at ``OFFLINE_GRADIENT_STEPS``.
+The examples run as scripts with ``--timesteps``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ SNIPPET_STEPS = 300  # env steps per learn() / fine_tune(), transitions per coll
 OFFLINE_GRADIENT_STEPS = 20  # learn() of the offline algorithms counts gradient steps (~0.5 s each for the DT)
 
 _MD_BLOCK = re.compile(r"^(?P<indent>[ \t]*)```python[ \t]*\n(?P<code>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)
-_RST_BLOCK = re.compile(r"^(?P<indent>[ \t]*)\.\. code(?:-block)?:: python[ \t]*\n(?:(?P=indent)[ \t]+:.*\n)*\n(?P<code>(?:(?:(?P=indent)[ \t]+.*)?\n)+)", re.M)
+_RST_BLOCK = re.compile(
+    r"^(?P<indent>[ \t]*)\.\. code(?:-block)?:: python[ \t]*\n"  # the directive
+    r"(?:(?P=indent)[ \t]+:.*\n)*\n"  # its options, then a blank line
+    r"(?P<code>(?:(?:(?P=indent)[ \t]+.*)?\n)+)",  # the indented block
+    re.M,
+)
 
 
 def doc_files() -> list[Path]:

@@ -43,7 +43,9 @@ def test_spiking_critic_outputs_every_quantile_and_target_is_a_copy():
     assert model.critic.quantiles_total == 15 and all(q.out_features == 5 for q in model.critic.q_networks)
     critic_before = [p.detach().clone() for p in model.critic.parameters()]
     model.learn(150)
-    assert any(not th.equal(a, b) for a, b in zip(critic_before, model.critic.parameters(), strict=False)), "critic not trained"
+    assert any(not th.equal(a, b) for a, b in zip(critic_before, model.critic.parameters(), strict=False)), (
+        "critic not trained"
+    )
     quantiles = model.critic(th.as_tensor(_obs(model)), th.zeros(8, 1))
     assert quantiles.shape == (8, 3, 5) and np.ptp(quantiles.detach().numpy(), axis=2).max() > 0
     target = model.critic_target.state_dict()

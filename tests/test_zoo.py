@@ -119,9 +119,7 @@ def test_zoo_commands(algo: str, env_id: str, extra: list[str], tmp_path: Path) 
     )
     import optuna
 
-    storage = optuna.storages.JournalStorage(
-        optuna.storages.journal.JournalFileBackend(str(tmp_path / "logs" / "tune.log"))
-    )
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(tmp_path / "logs" / "tune.log")))
     trials = optuna.load_study(study_name=f"t_{algo}", storage=storage).trials
     assert len(trials) == 2
     for trial in trials:
@@ -132,7 +130,17 @@ def test_zoo_commands(algo: str, env_id: str, extra: list[str], tmp_path: Path) 
 def test_unknown_algo_lists_spiking_ones(tmp_path: Path) -> None:
     proc = run(["train", "--algo", "spiking_tdd3", "--env", "Pendulum-v1"], tmp_path, check=False)
     assert proc.returncode == 2
-    for name in ("spiking_td3", "spiking_ddpg", "spiking_sac", "dsqn", "spiking_ppo", "spiking_a2c", "spiking_qrdqn", "spiking_tqc", "spiking_ppo_lstm"):
+    for name in (
+        "spiking_td3",
+        "spiking_ddpg",
+        "spiking_sac",
+        "dsqn",
+        "spiking_ppo",
+        "spiking_a2c",
+        "spiking_qrdqn",
+        "spiking_tqc",
+        "spiking_ppo_lstm",
+    ):
         assert name in proc.stderr
 
 
@@ -190,9 +198,7 @@ def test_wheel_install_registers_without_user_action(tmp_path: Path) -> None:
         text=True,
         check=True,
     ).stdout.strip()
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", site, str(wheel)], check=True
-    )
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", site, str(wheel)], check=True)
     # Dependencies (torch, SB3, rl_zoo3, ...) from this environment, added as a plain path entry:
     # its own .pth files (our editable install among them) are not processed.
     deps = subprocess.run(
@@ -211,9 +217,7 @@ def test_wheel_install_registers_without_user_action(tmp_path: Path) -> None:
         cwd=tmp_path,  # not the repository: its sb3_spiking/ would shadow the installed one
     ).stdout.split()
     assert check[0].startswith(site) and check[1] == "False"
-    out = run(
-        ["train", "--algo", "spiking_td3", "--env", "Pendulum-v1", "-n", "200", "-f", "logs"], tmp_path, python=python
-    )
+    out = run(["train", "--algo", "spiking_td3", "--env", "Pendulum-v1", "-n", "200", "-f", "logs"], tmp_path, python=python)
     assert "sb3_spiking/zoo/hyperparams/spiking_td3.yml" in out.stdout.replace(os.sep, "/")
 
 
@@ -422,7 +426,18 @@ def test_extend_off_policy_lists_leaves_other_constants() -> None:
 
 
 @pytest.mark.parametrize(
-    "algo", ["spiking_td3", "spiking_sac", "dsqn", "spiking_ppo", "spiking_a2c", "spiking_ddpg", "spiking_qrdqn", "spiking_tqc", "spiking_ppo_lstm"]
+    "algo",
+    [
+        "spiking_td3",
+        "spiking_sac",
+        "dsqn",
+        "spiking_ppo",
+        "spiking_a2c",
+        "spiking_ddpg",
+        "spiking_qrdqn",
+        "spiking_tqc",
+        "spiking_ppo_lstm",
+    ],
 )
 def test_sampler_and_converter_cover_spiking_options(algo: str) -> None:
     import optuna
@@ -511,19 +526,40 @@ def test_offline_spiking_bcq_trains_and_enjoys_through_the_zoo(tmp_path: Path, m
     from sb3_spiking.offline import collect_dataset
 
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "datasets"))  # _env() passes it on
-    collect_dataset(TD3("MlpPolicy", "Pendulum-v1", seed=0, policy_kwargs=dict(net_arch=[8])), "Pendulum-v1", 300, "pendulum/zoo-v0")
+    collect_dataset(
+        TD3("MlpPolicy", "Pendulum-v1", seed=0, policy_kwargs=dict(net_arch=[8])), "Pendulum-v1", 300, "pendulum/zoo-v0"
+    )
     conf = tmp_path / "bcq.yml"
     conf.write_text(
         "Pendulum-v1:\n  n_timesteps: 60\n  policy: MlpPolicy\n  dataset: pendulum/zoo-v0\n  batch_size: 32\n"
         "  policy_kwargs: \"dict(net_arch=[16], vae_arch=[16], encoder='learnable', decoder='learnable', num_steps=2)\"\n"
     )
-    run(["train", "--algo", "spiking_bcq", "--env", "Pendulum-v1", "-conf", str(conf), "-f", "logs", "--eval-freq", "30", "--eval-episodes", "1"], tmp_path)
+    run(
+        [
+            "train",
+            "--algo",
+            "spiking_bcq",
+            "--env",
+            "Pendulum-v1",
+            "-conf",
+            str(conf),
+            "-f",
+            "logs",
+            "--eval-freq",
+            "30",
+            "--eval-episodes",
+            "1",
+        ],
+        tmp_path,
+    )
     assert (tmp_path / "logs" / "spiking_bcq" / "Pendulum-v1_1" / "Pendulum-v1.zip").is_file()
     out = run(["enjoy", "--algo", "spiking_bcq", "--env", "Pendulum-v1", "-f", "logs", "-n", "210", "--no-render"], tmp_path)
     assert "Mean reward" in out.stdout
     missing = run(["train", "--algo", "spiking_bcq", "--env", "Pendulum-v1", "-n", "10", "-f", "logs2"], tmp_path, check=False)
     assert missing.returncode != 0
-    assert "No local Minari dataset 'pendulum/td3-acsf-v0'" in missing.stderr and "sb3_spiking.offline collect" in missing.stderr
+    assert (
+        "No local Minari dataset 'pendulum/td3-acsf-v0'" in missing.stderr and "sb3_spiking.offline collect" in missing.stderr
+    )
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[f"{p.parent.name}/{p.name}" for p in CONFIGS])
@@ -723,9 +759,7 @@ def test_study_storage_hook_fails_safe_on_an_unknown_zoo(tmp_path: Path, capsys:
 
     from sb3_spiking.zoo.plugin import patch_study_storage
 
-    module = _fake_exp_manager(
-        tmp_path, "from optuna import create_study; self.study = create_study(storage=self.storage)"
-    )
+    module = _fake_exp_manager(tmp_path, "from optuna import create_study; self.study = create_study(storage=self.storage)")
     patch_study_storage(module)
     assert module.optuna is optuna  # nothing replaced
     manager = module.ExperimentManager("spiking_sac", f"sqlite:///{tmp_path / 'tune.db'}")

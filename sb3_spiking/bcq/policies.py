@@ -50,13 +50,17 @@ class VAE(BaseModel):
         activation_fn: type[nn.Module] = nn.ReLU,
         normalize_images: bool = True,
     ) -> None:
-        super().__init__(observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images)
+        super().__init__(
+            observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
+        )
         action_dim = get_action_dim(action_space)
         self.latent_dim = latent_dim
         self.encoder = nn.Sequential(*create_mlp(features_dim + action_dim, -1, vae_arch, activation_fn))
         self.mean = nn.Linear(vae_arch[-1], latent_dim)
         self.log_std = nn.Linear(vae_arch[-1], latent_dim)
-        self.decoder = nn.Sequential(*create_mlp(features_dim + latent_dim, action_dim, vae_arch, activation_fn, squash_output=True))
+        self.decoder = nn.Sequential(
+            *create_mlp(features_dim + latent_dim, action_dim, vae_arch, activation_fn, squash_output=True)
+        )
 
     def forward(self, obs: PyTorchObs, actions: th.Tensor) -> tuple[th.Tensor, th.Tensor, th.Tensor]:  # type: ignore[override]
         """Reconstruction, latent mean and latent std of ``actions`` given ``obs``."""
@@ -101,7 +105,9 @@ class PerturbationActor(BaseModel):
         normalize_images: bool = True,
         spiking_options: SpikingOptions | None = None,
     ) -> None:
-        super().__init__(observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images)
+        super().__init__(
+            observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
+        )
         self.net_arch = net_arch
         self.features_dim = features_dim
         self.phi = phi
@@ -233,10 +239,14 @@ class BCQPolicy(SpikingPolicyMixin, BasePolicy):
 
     def make_actor(self) -> PerturbationActor:
         options = self.spiking_options if self.spiking else None
-        return PerturbationActor(net_arch=self.actor_arch, phi=self.phi, spiking_options=options, **self._net_kwargs()).to(self.device)
+        return PerturbationActor(net_arch=self.actor_arch, phi=self.phi, spiking_options=options, **self._net_kwargs()).to(
+            self.device
+        )
 
     def make_critic(self) -> ContinuousCritic:
-        kwargs = dict(net_arch=self.critic_arch, n_critics=self.n_critics, share_features_extractor=False, **self._net_kwargs())
+        kwargs = dict(
+            net_arch=self.critic_arch, n_critics=self.n_critics, share_features_extractor=False, **self._net_kwargs()
+        )
         if self.spiking and self.spiking_critic:
             return SpikingContinuousCritic(**kwargs, spiking_options=self.spiking_options).to(self.device)
         return ContinuousCritic(**kwargs).to(self.device)

@@ -140,7 +140,9 @@ class SpikingSDEMixin:
     def _build_sde_log_std(self, rate_dim: int) -> None:
         """Replace the ``log_std`` SB3 sized for its ANN latent by one sized for ``rate_dim`` rates."""
         _, self.log_std = self.action_dist.proba_distribution_net(  # type: ignore[attr-defined]
-            latent_dim=rate_dim, latent_sde_dim=rate_dim, log_std_init=self.log_std_init  # type: ignore[attr-defined]
+            latent_dim=rate_dim,
+            latent_sde_dim=rate_dim,
+            log_std_init=self.log_std_init,  # type: ignore[attr-defined]
         )
 
     def _get_action_dist_from_latent(self, latent_pi: th.Tensor) -> Any:
@@ -148,7 +150,9 @@ class SpikingSDEMixin:
             # the actor returned [mean | firing rates]: gSDE's noise is drawn from the rates.
             n_params = action_param_dim(self.action_space)  # type: ignore[attr-defined]
             return self.action_dist.proba_distribution(  # type: ignore[attr-defined]
-                latent_pi[:, :n_params], self.log_std, latent_pi[:, n_params:]  # type: ignore[attr-defined]
+                latent_pi[:, :n_params],
+                self.log_std,
+                latent_pi[:, n_params:],  # type: ignore[attr-defined]
             )
         return super()._get_action_dist_from_latent(latent_pi)  # type: ignore[misc]
 

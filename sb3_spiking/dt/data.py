@@ -48,7 +48,9 @@ class Trajectories:
             if n == 0:
                 continue
             obs = (
-                np.asarray(ep["observations"], dtype=np.float32).reshape(n + 1, -1) if len(ep["observations"]) == n + 1 else None
+                np.asarray(ep["observations"], dtype=np.float32).reshape(n + 1, -1)
+                if len(ep["observations"]) == n + 1
+                else None
             )
             if obs is None:
                 raise ValueError(f"an episode has {len(ep['observations'])} observations for {n} rewards (expected {n + 1})")

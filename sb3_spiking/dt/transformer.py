@@ -239,7 +239,9 @@ class DecisionTransformerNet(nn.Module):
         self.embed_action: nn.Module = nn.Embedding(action_dim, hidden_dim) if discrete else nn.Linear(action_dim, hidden_dim)
         self.embed_ln = nn.LayerNorm(hidden_dim)
         self.drop = nn.Dropout(dropout)
-        self.blocks = nn.ModuleList(Block(hidden_dim, n_heads, dropout, options, attention, spiking_ffn) for _ in range(n_layers))
+        self.blocks = nn.ModuleList(
+            Block(hidden_dim, n_heads, dropout, options, attention, spiking_ffn) for _ in range(n_layers)
+        )
         self.ln_f = nn.LayerNorm(hidden_dim)
         self.action_head = nn.Linear(hidden_dim, action_dim)
         self._mask_cache: dict[tuple, torch.Tensor] = {}
@@ -250,7 +252,9 @@ class DecisionTransformerNet(nn.Module):
             self._mask_cache[key] = torch.ones(n, n, dtype=torch.bool, device=device).tril_()
         return self._mask_cache[key]
 
-    def _masks(self, valid: torch.Tensor | None, n: int, device: torch.device) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    def _masks(
+        self, valid: torch.Tensor | None, n: int, device: torch.device
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """(bool mask for softmax attention, weights for spike-driven attention) of ``n`` tokens."""
         causal = self._causal(n, device)
         if valid is None:

@@ -69,7 +69,6 @@ def _import_nir() -> Any:
     return nir
 
 
-
 # -- nodes ------------------------------------------------------------------------------------
 def _np(tensor: torch.Tensor, dtype: Any = np.float32) -> np.ndarray:
     return tensor.detach().cpu().numpy().astype(dtype)

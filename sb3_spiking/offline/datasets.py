@@ -243,7 +243,9 @@ def _flat_episode_arrays(dataset: Any) -> dict[str, np.ndarray]:
     }
 
 
-def check_spaces_match(dataset: Any, observation_space: spaces.Space, action_space: spaces.Space, where: str = "the environment") -> None:
+def check_spaces_match(
+    dataset: Any, observation_space: spaces.Space, action_space: spaces.Space, where: str = "the environment"
+) -> None:
     """Raise a clear error when a dataset's spaces differ from an environment's (shape, type, bounds)."""
 
     def describe(a: spaces.Space, b: spaces.Space) -> str | None:

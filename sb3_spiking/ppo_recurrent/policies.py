@@ -84,9 +84,10 @@ class SpikingRecurrentActorCriticPolicy(SpikingSDEMixin, SpikingPolicyMixin, Rec
     as in :class:`~sb3_spiking.SpikingActorCriticPolicy`: the real-valued summary of the layer the
     decoder reads, computed in the same stateful forward, so it carries the memory too.
 
-    Not supported with a spiking actor (clear errors): ``shared_lstm=True`` (the actor's output is the distribution, not a latent a critic could
-    share), ``neuron="relu"`` (no membrane to carry). ``spiking_critic=True`` needs
-    ``enable_critic_lstm=True`` (the spiking critic takes the critic LSTM's place).
+    Not supported with a spiking actor (clear errors): ``shared_lstm=True`` (the actor's output is
+    the distribution, not a latent a critic could share), ``neuron="relu"`` (no membrane to carry).
+    ``spiking_critic=True`` needs ``enable_critic_lstm=True`` (the spiking critic takes the critic
+    LSTM's place).
 
     :param recurrent_synapses: add all-to-all synapses from each spiking hidden layer's spikes
         onto itself, one SNN step later (default True; see the module docstring for the measured
@@ -196,7 +197,13 @@ class SpikingRecurrentActorCriticPolicy(SpikingSDEMixin, SpikingPolicyMixin, Rec
     def _make_spiking_net(self, out_features: int, hidden: list[int]) -> StatefulSpikingMLP:
         low, high = flat_feature_bounds(self.observation_space, self.pi_features_extractor, self.normalize_images)
         net = StatefulSpikingMLP(
-            self.features_dim, out_features, hidden, self.spiking_options, low, high, recurrent_synapses=self.recurrent_synapses
+            self.features_dim,
+            out_features,
+            hidden,
+            self.spiking_options,
+            low,
+            high,
+            recurrent_synapses=self.recurrent_synapses,
         )
         return net.to(self.device)
 
@@ -268,9 +275,7 @@ class SpikingRecurrentActorCriticPolicy(SpikingSDEMixin, SpikingPolicyMixin, Rec
         return {"recurrent_synapses": True, **super().resolve_policy_kwargs(policy_kwargs)}
 
     @staticmethod
-    def _in_layout(
-        h_part: th.Tensor, c_part: th.Tensor | None, like: th.Tensor
-    ) -> tuple[th.Tensor, th.Tensor]:
+    def _in_layout(h_part: th.Tensor, c_part: th.Tensor | None, like: th.Tensor) -> tuple[th.Tensor, th.Tensor]:
         """``(h, c)`` of the shared layout's shape (``like``), holding ``h_part``/``c_part`` in their
         corner and zeros elsewhere (a ``c_part`` of None: all zero)."""
         if h_part.shape == like.shape and c_part is not None:

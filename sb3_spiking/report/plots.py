@@ -54,7 +54,9 @@ def plot_raster(layers: dict[str, LayerRecord], title: str, path: str) -> None:
         ax.set_xticks(range(steps))
         ax.set_xlabel("time step t")
         active = 100.0 * float((spikes.sum(0) > 0).mean())
-        sub = f"{n} neurons, {active:.0f}% spiked" + (f"\n({MAX_RASTER_ROWS} of them, evenly spaced)" if n > MAX_RASTER_ROWS else "")
+        sub = f"{n} neurons, {active:.0f}% spiked" + (
+            f"\n({MAX_RASTER_ROWS} of them, evenly spaced)" if n > MAX_RASTER_ROWS else ""
+        )
         ax.set_title(f"{names[name]}\n{sub}", fontsize=9)
         ax.set_yticks([])
     axes[0][0].set_ylabel("neurons, sorted by first spike")

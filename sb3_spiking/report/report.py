@@ -20,7 +20,9 @@ from sb3_spiking.snn.validation import check_int
 MAX_ENERGY_OBS = 256
 
 
-def run_episodes(model: BaseAlgorithm, env: Any, n_episodes: int, max_steps: int) -> tuple[dict[str, LayerRecord], Any, list[float]]:
+def run_episodes(
+    model: BaseAlgorithm, env: Any, n_episodes: int, max_steps: int
+) -> tuple[dict[str, LayerRecord], Any, list[float]]:
     """Deterministic episodes in ``env`` (a ``VecEnv`` with one env) while recording every spiking
     layer; returns the records, the observations the policy saw and the episode returns."""
     observations, returns, episode_return = [], [], 0.0
@@ -136,7 +138,9 @@ def spiking_report(
 
     index = np.unique(np.linspace(0, n_decisions - 1, min(n_decisions, MAX_ENERGY_OBS)).astype(int))
     energy_obs = _take(observations, index)
-    np.savez(os.path.join(out_dir, "observations.npz"), **(energy_obs if isinstance(energy_obs, dict) else {"obs": energy_obs}))
+    np.savez(
+        os.path.join(out_dir, "observations.npz"), **(energy_obs if isinstance(energy_obs, dict) else {"obs": energy_obs})
+    )
     spiking = energy_report(model, energy_obs)
     try:
         twin = ann_twin(model, env)

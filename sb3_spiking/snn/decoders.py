@@ -95,9 +95,7 @@ class PopulationDecoder(Decoder):
     :param neuron_kwargs: options of the output LIF neurons (beta, threshold, surrogate, ...).
     """
 
-    def __init__(
-        self, in_features: int, out_features: int, num_steps: int, pop_dim: int = 10, **neuron_kwargs
-    ) -> None:
+    def __init__(self, in_features: int, out_features: int, num_steps: int, pop_dim: int = 10, **neuron_kwargs) -> None:
         super().__init__(in_features, out_features, num_steps)
         self.pop_dim = check_int("pop_dim", pop_dim)
         self.linear = nn.Linear(in_features, out_features * pop_dim)

@@ -176,8 +176,17 @@ class LIF(nn.Module):
         if mem is not None:
             beta, thr = self.neuron_params()
             return lif_carry(
-                current, mem, resets, beta, thr, self.spike_fn, num_steps, self.reset_mechanism, self.detach_reset,
-                recurrent, spikes,
+                current,
+                mem,
+                resets,
+                beta,
+                thr,
+                self.spike_fn,
+                num_steps,
+                self.reset_mechanism,
+                self.detach_reset,
+                recurrent,
+                spikes,
             )
         if resets is not None or recurrent is not None:
             raise ValueError("LIF.forward: resets apply to a carried membrane; pass mem as well")

@@ -30,7 +30,12 @@ MEMBRANE_READOUTS = LeakyReadout.READOUTS
 __all__ = ["MEMBRANE_READOUTS", "SpikingOptions", "check_bool", "check_choice", "check_int"]
 
 # Options each encoder/decoder accepts in encoder_kwargs/decoder_kwargs (the rest are wired by us).
-_ENCODER_CLASSES = {"direct": DirectEncoder, "rate": RateEncoder, "learnable": LearnableEncoder, "population": PopulationEncoder}
+_ENCODER_CLASSES = {
+    "direct": DirectEncoder,
+    "rate": RateEncoder,
+    "learnable": LearnableEncoder,
+    "population": PopulationEncoder,
+}
 _DECODER_CLASSES = {
     "membrane": MembraneDecoder,
     "rate": RateDecoder,

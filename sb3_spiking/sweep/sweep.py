@@ -114,7 +114,9 @@ def measure(run: Run, n_eval_episodes: int, latency_repeats: int) -> dict[str, A
 
     torch.set_num_threads(1)
     agent = load_agent(run.algo, run.env_id, folder=str(run.folder), seed=10_000 + run.seed)
-    returns, _ = evaluate_policy(agent.model, agent.env, n_eval_episodes=n_eval_episodes, deterministic=True, return_episode_rewards=True)
+    returns, _ = evaluate_policy(
+        agent.model, agent.env, n_eval_episodes=n_eval_episodes, deterministic=True, return_episode_rewards=True
+    )
     _, observations, _ = run_episodes(agent.model, agent.env, 1, 500)
     energy = energy_report(agent.model, observations)
     twin = ann_twin(agent.model, agent.env)
@@ -172,7 +174,10 @@ def run_sweep(
     key = dict(algo=algo, env=env_id, n_timesteps=n_timesteps)
     done = {(r["num_steps"], r["seed"]): r for r in read_results(results_path) if all(r.get(k) == v for k, v in key.items())}
     todo = [Run(out_dir, algo, env_id, t, s) for s in seeds for t in num_steps if (t, s) not in done]
-    print(f"sweep {algo} on {env_id}: {len(done)} of {len(num_steps) * len(seeds)} runs already done, {len(todo)} to go", flush=True)
+    print(
+        f"sweep {algo} on {env_id}: {len(done)} of {len(num_steps) * len(seeds)} runs already done, {len(todo)} to go",
+        flush=True,
+    )
     lock = threading.Lock()
     running: list[Run] = []
 

@@ -43,9 +43,7 @@ def resolve_proxy_target_kwargs(kwargs: dict[str, Any] | None) -> dict[str, Any]
         raise TypeError(f"proxy_target_kwargs must be a dict, got {type(kwargs).__name__}")
     unknown = sorted(set(kwargs) - set(PROXY_TARGET_DEFAULTS))
     if unknown:
-        raise ValueError(
-            f"unknown proxy_target_kwargs key(s) {unknown}; allowed: {', '.join(PROXY_TARGET_DEFAULTS)}"
-        )
+        raise ValueError(f"unknown proxy_target_kwargs key(s) {unknown}; allowed: {', '.join(PROXY_TARGET_DEFAULTS)}")
     out = {**PROXY_TARGET_DEFAULTS, **kwargs}
     net_arch = out["net_arch"]
     if not isinstance(net_arch, (list, tuple)) or not net_arch:

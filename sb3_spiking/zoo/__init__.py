@@ -9,6 +9,7 @@ Nothing is imported at interpreter start-up (the ``.pth`` only installs a trampo
 package is loaded at the first ``import rl_zoo3.*``.
 """
 
+
 def register():
     """Register every spiking algorithm with rl_zoo3 (idempotent).
 
