@@ -9,20 +9,14 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from sb3_contrib.qrdqn.policies import QRDQNPolicy, QuantileNetwork
-from stable_baselines3.common.policies import BasePolicy
-from stable_baselines3.common.torch_layers import (
-    BaseFeaturesExtractor,
-    CombinedExtractor,
-)
-from torch import nn
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
-from sb3_spiking.common.mixins import SpikingModelMixin, with_features_extractor
-from sb3_spiking.common.torch_layers import ImageInput
+from sb3_spiking.common.mixins import SpikingModelMixin
 from sb3_spiking.common.value_networks import (
     SpikingValuePolicyMixin,
-    spiking_value_body,
+    init_spiking_value_network,
+    value_policy_variants,
 )
-from sb3_spiking.snn import SpikingOptions
 from sb3_spiking.snn.validation import check_int
 
 
@@ -35,7 +29,9 @@ class SpikingQuantileNetwork(SpikingModelMixin, QuantileNetwork):
     ``n_actions * n_quantiles`` values at once, laid out as sb3-contrib's ANN (``view(-1,
     n_quantiles, n_actions)``). With the default ``decoder="membrane"`` each quantile is the
     membrane potential of a non-spiking output neuron (max over time), as DSQN's Q-values.
-    Other parameters as sb3-contrib's ``QuantileNetwork``.
+    Other parameters (``net_arch``, ``activation_fn``, ``normalize_images``, ``spiking_options``)
+    as sb3-contrib's ``QuantileNetwork``; see
+    :func:`~sb3_spiking.common.value_networks.init_spiking_value_network`.
     """
 
     def __init__(
@@ -45,29 +41,19 @@ class SpikingQuantileNetwork(SpikingModelMixin, QuantileNetwork):
         features_extractor: BaseFeaturesExtractor,
         features_dim: int,
         n_quantiles: int = 200,
-        net_arch: list[int] | None = None,
-        activation_fn: type[nn.Module] = nn.ReLU,
-        normalize_images: bool = True,
-        spiking_options: SpikingOptions | None = None,
+        **kwargs: Any,
     ) -> None:
-        # Skip QuantileNetwork.__init__: it builds the ANN quantile_net this class replaces.
-        BasePolicy.__init__(
-            self, observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
-        )
-        self.net_arch = [64, 64] if net_arch is None else list(net_arch)
-        self.activation_fn = activation_fn
-        self.features_dim = features_dim
-        self.n_quantiles = n_quantiles
-        self.spiking_options = spiking_options or SpikingOptions()
-        self.quantile_net = spiking_value_body(
+        # kwargs: net_arch, activation_fn, normalize_images, spiking_options, as SpikingQNetwork's.
+        self.quantile_net = init_spiking_value_network(
+            self,
+            int(action_space.n) * n_quantiles,
             observation_space,
+            action_space,
             features_extractor,
             features_dim,
-            int(action_space.n) * n_quantiles,
-            self.net_arch,
-            self.spiking_options,
-            normalize_images,
+            **kwargs,
         )
+        self.n_quantiles = n_quantiles
 
 
 class SpikingQRDQNPolicy(SpikingValuePolicyMixin, QRDQNPolicy):
@@ -83,9 +69,6 @@ class SpikingQRDQNPolicy(SpikingValuePolicyMixin, QRDQNPolicy):
     algorithm_name = "SpikingQRDQN"
     value_network_name = "quantile network"
 
-    def _numpy_net(self, deterministic: bool) -> tuple[Any, Any]:
-        return self.quantile_net.features_extractor, self.quantile_net.quantile_net
-
     def _numpy_actions(self, out: np.ndarray, vectorized: bool) -> np.ndarray:
         # The tail of QuantileNetwork._predict, in torch so that ties break as there.
         quantiles = th.from_numpy(out).view(-1, self.n_quantiles, int(self.action_space.n))
@@ -100,27 +83,7 @@ class SpikingQRDQNPolicy(SpikingValuePolicyMixin, QRDQNPolicy):
     def make_quantile_net(self) -> QuantileNetwork:
         if not self.spiking:
             return super().make_quantile_net()
-        net_args = self._update_features_extractor(self.net_args, features_extractor=None)
-        return SpikingQuantileNetwork(**net_args, spiking_options=self.spiking_options).to(self.device)
+        return self._make_spiking_value_net(SpikingQuantileNetwork)
 
 
-MlpPolicy = SpikingQRDQNPolicy
-
-
-CnnPolicy = with_features_extractor(
-    SpikingQRDQNPolicy,
-    ImageInput,
-    "CnnPolicy",
-    """:class:`SpikingQRDQNPolicy` with the spiking Nature CNN on the pixels (direct input: the
-    first convolution runs once per forward). ``features_extractor_kwargs=dict(features_dim=512)``
-    sets the fc1 width; ``net_arch`` adds spiking fc layers after it (default none).""",
-)
-
-
-MultiInputPolicy = with_features_extractor(
-    SpikingQRDQNPolicy,
-    CombinedExtractor,
-    "MultiInputPolicy",
-    """:class:`SpikingQRDQNPolicy` for Dict observations: SB3's ``CombinedExtractor`` (an ANN CNN
-    for image keys, flatten for the others) feeding a spiking MLP.""",
-)
+MlpPolicy, CnnPolicy, MultiInputPolicy = value_policy_variants(SpikingQRDQNPolicy)
