@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from stable_baselines3 import A2C
-from stable_baselines3.common.policies import BasePolicy
 
 from sb3_spiking.common.mixins import SpikingAlgorithmMixin
-from sb3_spiking.common.policies import ACTOR_CRITIC_ACTION_SPACES, ACTOR_CRITIC_ALIASES, SpikingOnPolicyMixin
+from sb3_spiking.common.policies import SpikingOnPolicyMixin
 
 
 class SpikingA2C(SpikingOnPolicyMixin, SpikingAlgorithmMixin, A2C):
@@ -20,6 +17,4 @@ class SpikingA2C(SpikingOnPolicyMixin, SpikingAlgorithmMixin, A2C):
     Like SB3 for its ``MlpPolicy``, warns when the MLP policy is asked to run on a GPU.
     """
 
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = ACTOR_CRITIC_ALIASES
-    spiking_action_spaces = ACTOR_CRITIC_ACTION_SPACES
     algorithm_policy_kwargs = ("optimizer_class", "optimizer_kwargs")  # use_rms_prop=True

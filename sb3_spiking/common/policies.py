@@ -263,7 +263,11 @@ ACTOR_CRITIC_ACTION_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete,
 
 class SpikingOnPolicyMixin:
     """What :class:`~sb3_spiking.SpikingPPO` and :class:`~sb3_spiking.SpikingA2C` add to SB3's
-    on-policy algorithms besides their policy aliases."""
+    on-policy algorithms: the spiking actor-critic policies under SB3's three policy names, the
+    action spaces they support, and SB3's CPU recommendation for the MLP policy."""
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = ACTOR_CRITIC_ALIASES
+    spiking_action_spaces = ACTOR_CRITIC_ACTION_SPACES
 
     def _maybe_recommend_cpu(self, mlp_class_name: str = "ActorCriticPolicy") -> None:
         """Warn, as SB3 does for its ``MlpPolicy``, when the spiking MLP policy is put on a GPU.

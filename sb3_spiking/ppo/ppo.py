@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from stable_baselines3 import PPO
-from stable_baselines3.common.policies import BasePolicy
 
 from sb3_spiking.common.mixins import SpikingAlgorithmMixin
-from sb3_spiking.common.policies import ACTOR_CRITIC_ACTION_SPACES, ACTOR_CRITIC_ALIASES, SpikingOnPolicyMixin
+from sb3_spiking.common.policies import SpikingOnPolicyMixin
 
 
 class SpikingPPO(SpikingOnPolicyMixin, SpikingAlgorithmMixin, PPO):
@@ -19,6 +16,3 @@ class SpikingPPO(SpikingOnPolicyMixin, SpikingAlgorithmMixin, PPO):
     Same parameters as :class:`stable_baselines3.PPO`; spiking options go in ``policy_kwargs``.
     Like SB3 for its ``MlpPolicy``, warns when the MLP policy is asked to run on a GPU.
     """
-
-    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = ACTOR_CRITIC_ALIASES
-    spiking_action_spaces = ACTOR_CRITIC_ACTION_SPACES

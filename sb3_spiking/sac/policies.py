@@ -11,24 +11,22 @@ from stable_baselines3.common.distributions import (
     SquashedDiagGaussianDistribution,
     StateDependentNoiseDistribution,
 )
-from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.preprocessing import get_action_dim
 from stable_baselines3.common.torch_layers import CombinedExtractor, NatureCNN
 from stable_baselines3.common.type_aliases import PyTorchObs
 from stable_baselines3.sac.policies import LOG_STD_MAX, LOG_STD_MIN, Actor, SACPolicy
-from torch import nn
 
 from sb3_spiking.common import fast_predict
 from sb3_spiking.common.mixins import SpikingActorCriticNetworksMixin, SpikingModelMixin, with_features_extractor
-from sb3_spiking.common.options import flat_feature_bounds
-from sb3_spiking.snn import SpikingMLP, SpikingOptions
-from sb3_spiking.td3.policies import SpikingContinuousCritic
+from sb3_spiking.snn import SpikingMLP
+from sb3_spiking.td3.policies import SpikingContinuousCritic, init_spiking_actor
 
 
 class SpikingSACActor(SpikingModelMixin, Actor):
     """Stochastic spiking actor: one :class:`~sb3_spiking.snn.SpikingMLP` whose decoder outputs
     ``2 * action_dim`` values, the Gaussian mean and log-std (clamped to SB3's range), squashed by
-    tanh as in SB3's SAC. Other parameters as SB3's SAC ``Actor``.
+    tanh as in SB3's SAC. Parameters as SB3's SAC ``Actor`` plus ``spiking_options``; the network
+    ones go through :func:`~sb3_spiking.td3.policies.init_spiking_actor`.
 
     With ``use_sde=True`` (gSDE) the decoder outputs the mean only (clipped to ``+-clip_mean`` as
     in SB3), the log-std is SB3's state-independent exploration matrix, and the noise is drawn
@@ -41,51 +39,35 @@ class SpikingSACActor(SpikingModelMixin, Actor):
         self,
         observation_space: spaces.Space,
         action_space: spaces.Box,
-        net_arch: list[int],
-        features_extractor: nn.Module,
-        features_dim: int,
-        activation_fn: type[nn.Module] = nn.ReLU,
         use_sde: bool = False,
         log_std_init: float = -3,
         full_std: bool = True,
         use_expln: bool = False,
         clip_mean: float = 2.0,
-        normalize_images: bool = True,
-        spiking_options: SpikingOptions | None = None,
+        **kwargs: Any,
     ) -> None:
-        # Skip Actor.__init__: it builds the ANN latent_pi/mu/log_std this class replaces.
-        BasePolicy.__init__(
-            self,
-            observation_space,
-            action_space,
-            features_extractor=features_extractor,
-            normalize_images=normalize_images,
-            squash_output=True,
-        )
+        # kwargs: net_arch, features_extractor, features_dim, activation_fn, normalize_images,
+        # spiking_options (see init_spiking_actor).
+        low, high = init_spiking_actor(self, observation_space, action_space, **kwargs)
         self.use_sde = use_sde
         self.sde_features_extractor = None
-        self.net_arch = net_arch
-        self.features_dim = features_dim
-        self.activation_fn = activation_fn
         self.log_std_init = log_std_init
         self.use_expln = use_expln
         self.full_std = full_std
         self.clip_mean = clip_mean
-        self.spiking_options = spiking_options or SpikingOptions()
         action_dim = get_action_dim(action_space)
-        low, high = flat_feature_bounds(observation_space, features_extractor, normalize_images)
         if use_sde:
             self.action_dist = StateDependentNoiseDistribution(
                 action_dim, full_std=full_std, use_expln=use_expln, learn_features=True, squash_output=True
             )
-            self.body = SpikingMLP(features_dim, action_dim, net_arch, self.spiking_options, low, high)
+            self.body = SpikingMLP(self.features_dim, action_dim, self.net_arch, self.spiking_options, low, high)
             rate_dim = self.body.hidden_sizes[-1]
             _, self.log_std = self.action_dist.proba_distribution_net(
                 latent_dim=rate_dim, latent_sde_dim=rate_dim, log_std_init=log_std_init
             )
         else:
             self.action_dist = SquashedDiagGaussianDistribution(action_dim)  # type: ignore[assignment]
-            self.body = SpikingMLP(features_dim, 2 * action_dim, net_arch, self.spiking_options, low, high)
+            self.body = SpikingMLP(self.features_dim, 2 * action_dim, self.net_arch, self.spiking_options, low, high)
 
     def get_action_dist_params(self, obs: PyTorchObs) -> tuple[th.Tensor, th.Tensor, dict[str, th.Tensor]]:
         features = self.extract_features(obs, self.features_extractor)

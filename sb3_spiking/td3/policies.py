@@ -22,92 +22,106 @@ from sb3_spiking.common.options import flat_feature_bounds, state_action_bounds
 from sb3_spiking.snn import SpikingMLP, SpikingOptions
 
 
+def init_spiking_actor(
+    actor: BasePolicy,
+    observation_space: spaces.Space,
+    action_space: spaces.Box,
+    net_arch: list[int],
+    features_extractor: nn.Module,
+    features_dim: int,
+    activation_fn: type[nn.Module] = nn.ReLU,
+    normalize_images: bool = True,
+    spiking_options: SpikingOptions | None = None,
+) -> tuple[Any, Any]:
+    """The ``__init__`` that the spiking TD3 and SAC actors share, with SB3's actor parameters.
+
+    ``BasePolicy.__init__`` with ``squash_output=True`` (skipping SB3's ``Actor.__init__``, which
+    only builds the ANN layers the spiking actor replaces; building them anyway would also
+    consume RNG draws and shift seeded runs), the attributes SB3's actors set, and
+    ``spiking_options`` (default options when ``None``). ``activation_fn`` is kept for SB3's
+    constructor parameters; the spiking layers do not use it. Returns the features' bounds
+    (``low, high``, see :func:`~sb3_spiking.common.options.flat_feature_bounds`) for the caller's
+    :class:`~sb3_spiking.snn.SpikingMLP`."""
+    BasePolicy.__init__(
+        actor,
+        observation_space,
+        action_space,
+        features_extractor=features_extractor,
+        normalize_images=normalize_images,
+        squash_output=True,
+    )
+    actor.net_arch = net_arch
+    actor.features_dim = features_dim
+    actor.activation_fn = activation_fn
+    actor.spiking_options = spiking_options or SpikingOptions()
+    return flat_feature_bounds(observation_space, features_extractor, normalize_images)
+
+
 class SpikingActor(SpikingModelMixin, Actor):
     """Deterministic spiking actor: features -> :class:`~sb3_spiking.snn.SpikingMLP` -> tanh.
 
     The decoder output plays the role of the ANN actor's last linear layer; ``tanh`` squashes it
     into [-1, 1] as in SB3 (``squash_output=True``), and SB3 rescales to the action bounds.
 
-    :param spiking_options: T, coding and neuron options (see the README's option table).
-    Other parameters as SB3's TD3 ``Actor`` (``activation_fn`` is unused by the spiking layers).
+    Parameters as SB3's TD3 ``Actor`` (``net_arch``, ``features_extractor``, ``features_dim``,
+    ``activation_fn``, unused by the spiking layers, ``normalize_images``) plus
+    ``spiking_options`` (T, coding and neuron options); see :func:`init_spiking_actor`.
     """
 
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Box,
-        net_arch: list[int],
-        features_extractor: nn.Module,
-        features_dim: int,
-        activation_fn: type[nn.Module] = nn.ReLU,
-        normalize_images: bool = True,
-        spiking_options: SpikingOptions | None = None,
-    ) -> None:
-        # Skip Actor.__init__: it only builds the ANN ``mu`` that this class replaces (building it
-        # anyway would also consume RNG draws and shift seeded runs).
-        BasePolicy.__init__(
-            self,
-            observation_space,
-            action_space,
-            features_extractor=features_extractor,
-            normalize_images=normalize_images,
-            squash_output=True,
-        )
-        self.net_arch = net_arch
-        self.features_dim = features_dim
-        self.activation_fn = activation_fn
-        self.spiking_options = spiking_options or SpikingOptions()
-        low, high = flat_feature_bounds(observation_space, features_extractor, normalize_images)
-        body = SpikingMLP(features_dim, get_action_dim(action_space), net_arch, self.spiking_options, low, high)
+    def __init__(self, observation_space: spaces.Space, action_space: spaces.Box, **kwargs: Any) -> None:
+        low, high = init_spiking_actor(self, observation_space, action_space, **kwargs)
+        body = SpikingMLP(self.features_dim, get_action_dim(action_space), self.net_arch, self.spiking_options, low, high)
         self.mu = nn.Sequential(body, nn.Tanh())
+
+
+def init_spiking_critic(
+    critic: BaseModel,
+    out_features: int,
+    observation_space: spaces.Space,
+    action_space: spaces.Box,
+    net_arch: list[int],
+    features_extractor: BaseFeaturesExtractor,
+    features_dim: int,
+    activation_fn: type[nn.Module] = nn.ReLU,
+    normalize_images: bool = True,
+    n_critics: int = 2,
+    share_features_extractor: bool = True,
+    spiking_options: SpikingOptions | None = None,
+) -> None:
+    """The ``__init__`` that the spiking critics share (TD3/SAC twin Q-networks, TQC's quantile
+    critics), with SB3's ``ContinuousCritic`` parameters.
+
+    ``BaseModel.__init__`` (skipping SB3's, which builds the ANN Q-networks; the critic keeps
+    SB3's ``forward``), SB3's attributes, ``spiking_options``, and ``n_critics`` spiking MLPs
+    ``concat(features, action) -> out_features`` (submodules ``qf0``, ``qf1``, ..., listed in
+    ``critic.q_networks`` as SB3's critics do): one output for a Q-value, ``n_quantiles`` for a
+    quantile critic. The encoders get the features' bounds where known and [-1, 1] for the scaled
+    action. ``activation_fn`` is not used by the spiking layers."""
+    BaseModel.__init__(
+        critic, observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
+    )
+    critic.share_features_extractor = share_features_extractor
+    critic.n_critics = n_critics
+    critic.spiking_options = spiking_options or SpikingOptions()
+    action_dim = get_action_dim(action_space)
+    low, high = state_action_bounds(observation_space, features_extractor, features_dim, action_dim, normalize_images)
+    critic.q_networks = []
+    for idx in range(n_critics):
+        q_net = SpikingMLP(features_dim + action_dim, out_features, net_arch, critic.spiking_options, low, high)
+        critic.add_module(f"qf{idx}", q_net)
+        critic.q_networks.append(q_net)
 
 
 class SpikingContinuousCritic(ContinuousCritic):
     """Q-networks ``Q(s, a)`` that are spiking MLPs over ``concat(features, action)``.
 
     The scaled action lies in [-1, 1]; the rate/population encoders use that range.
-    Other parameters as SB3's ``ContinuousCritic``.
+    Parameters as SB3's ``ContinuousCritic`` plus ``spiking_options``; see
+    :func:`init_spiking_critic`.
     """
 
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Box,
-        net_arch: list[int],
-        features_extractor: BaseFeaturesExtractor,
-        features_dim: int,
-        activation_fn: type[nn.Module] = nn.ReLU,
-        normalize_images: bool = True,
-        n_critics: int = 2,
-        share_features_extractor: bool = True,
-        spiking_options: SpikingOptions | None = None,
-    ) -> None:
-        # Skip ContinuousCritic.__init__ (it builds the ANN Q-networks); reuse its forward.
-        BaseModel.__init__(
-            self, observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
-        )
-        self.share_features_extractor = share_features_extractor
-        self.n_critics = n_critics
-        self.spiking_options = spiking_options or SpikingOptions()
-        add_spiking_q_networks(self, n_critics, 1, net_arch, features_dim, normalize_images)
-
-
-def add_spiking_q_networks(
-    critic: BaseModel, n_critics: int, out_features: int, net_arch: list[int], features_dim: int, normalize_images: bool
-) -> None:
-    """Give ``critic`` ``n_critics`` spiking MLPs ``concat(features, action) -> out_features``
-    (submodules ``qf0``, ``qf1``, ..., listed in ``critic.q_networks`` as SB3's critics do): one
-    output for a Q-value (TD3/SAC), ``n_quantiles`` for TQC's quantile critics. The encoders get the
-    features' bounds where known and [-1, 1] for the scaled action."""
-    action_dim = get_action_dim(critic.action_space)
-    low, high = state_action_bounds(
-        critic.observation_space, critic.features_extractor, features_dim, action_dim, normalize_images
-    )
-    critic.q_networks = []
-    for idx in range(n_critics):
-        q_net = SpikingMLP(features_dim + action_dim, out_features, net_arch, critic.spiking_options, low, high)
-        critic.add_module(f"qf{idx}", q_net)
-        critic.q_networks.append(q_net)
+    def __init__(self, observation_space: spaces.Space, action_space: spaces.Box, **kwargs: Any) -> None:
+        init_spiking_critic(self, 1, observation_space, action_space, **kwargs)
 
 
 class SpikingTD3Policy(SpikingActorCriticNetworksMixin, TD3Policy):

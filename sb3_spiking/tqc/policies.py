@@ -7,19 +7,15 @@ from typing import Any
 
 from gymnasium import spaces
 from sb3_contrib.tqc.policies import Actor, Critic, TQCPolicy
-from stable_baselines3.common.policies import BaseModel
 from stable_baselines3.common.torch_layers import (
-    BaseFeaturesExtractor,
     CombinedExtractor,
     NatureCNN,
 )
-from torch import nn
 
 from sb3_spiking.common.mixins import with_features_extractor
 from sb3_spiking.sac.policies import SpikingGaussianActorPolicyMixin, SpikingSACActor
-from sb3_spiking.snn import SpikingOptions
 from sb3_spiking.snn.validation import check_int
-from sb3_spiking.td3.policies import add_spiking_q_networks
+from sb3_spiking.td3.policies import init_spiking_critic
 
 
 class SpikingTQCActor(SpikingSACActor, Actor):
@@ -37,32 +33,23 @@ class SpikingQuantileCritic(Critic):
     """TQC's quantile critics as spiking MLPs over ``concat(features, action)``: each of the
     ``n_critics`` networks reads out ``n_quantiles`` values through the decoder, and ``forward``
     (sb3-contrib's) returns ``[B, n_critics, n_quantiles]``. Other parameters as sb3-contrib's
-    TQC ``Critic``."""
+    TQC ``Critic``, plus ``spiking_options``; see :func:`~sb3_spiking.td3.policies.init_spiking_critic`."""
 
     def __init__(
         self,
         observation_space: spaces.Space,
         action_space: spaces.Box,
-        net_arch: list[int],
-        features_extractor: BaseFeaturesExtractor,
-        features_dim: int,
-        activation_fn: type[nn.Module] = nn.ReLU,
-        normalize_images: bool = True,
         n_quantiles: int = 25,
-        n_critics: int = 2,
         share_features_extractor: bool = False,
-        spiking_options: SpikingOptions | None = None,
+        **kwargs: Any,
     ) -> None:
-        # Skip Critic.__init__ (it builds the ANN quantile networks); reuse its forward.
-        BaseModel.__init__(
-            self, observation_space, action_space, features_extractor=features_extractor, normalize_images=normalize_images
+        # kwargs: net_arch, features_extractor, features_dim, activation_fn, normalize_images,
+        # n_critics, spiking_options (see init_spiking_critic).
+        init_spiking_critic(
+            self, n_quantiles, observation_space, action_space, share_features_extractor=share_features_extractor, **kwargs
         )
-        self.share_features_extractor = share_features_extractor
         self.n_quantiles = n_quantiles
-        self.n_critics = n_critics
-        self.quantiles_total = n_quantiles * n_critics
-        self.spiking_options = spiking_options or SpikingOptions()
-        add_spiking_q_networks(self, n_critics, n_quantiles, net_arch, features_dim, normalize_images)
+        self.quantiles_total = n_quantiles * self.n_critics
 
 
 class SpikingTQCPolicy(SpikingGaussianActorPolicyMixin, TQCPolicy):
