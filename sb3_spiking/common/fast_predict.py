@@ -9,8 +9,8 @@ space's shape, or a batch of at most ``NUMPY_MAX_BATCH`` of them, a plain ``Flat
 a CPU network ready for NumPy inference. Everything else (Dict or image observations, large
 batches, CUDA, stochastic actions of SAC/PPO, the ANN twin) goes through SB3's ``predict``.
 
-Measured at batch 1 on the 2-core CI machine (SpikingTD3, [256, 256], T=5): see the README's
-performance table; tests/test_fast_predict.py checks that both routes return identical actions.
+Measured at batch 1 on the 2-core CI machine (SpikingTD3, [256, 256], T=5): see docs/guide/performance.md
+and ``benchmarks/numpy_route.py``; tests/test_fast_predict.py checks that both routes return identical actions.
 """
 
 from __future__ import annotations

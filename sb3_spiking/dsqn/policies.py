@@ -40,7 +40,7 @@ class SpikingQNetwork(SpikingModelMixin, QNetwork):
 class SpikingDQNPolicy(SpikingValuePolicyMixin, DQNPolicy):
     """DQN policy whose Q-network (and target network) is spiking.
 
-    Takes SB3's ``DQNPolicy`` parameters plus the spiking options of the README table.
+    Takes SB3's ``DQNPolicy`` parameters plus the spiking options of docs/guide/spiking_options.md.
     ``spiking=False`` gives SB3's ANN policy (with the Nature CNN for ``CnnPolicy``), for
     side-by-side runs. ``spiking_critic`` does not apply: the Q-network is the spiking network.
     """

@@ -51,7 +51,9 @@ def zoo_model_path(args: argparse.Namespace) -> tuple[str, str | None]:
         from huggingface_sb3 import EnvironmentName
         from rl_zoo3.utils import get_model_path
     except ImportError as exc:
-        raise ImportError('Reading an RL Zoo log folder needs rl_zoo3: pip install "sb3-spiking[zoo]"') from exc
+        raise ImportError(
+            'Reading an RL Zoo log folder needs rl_zoo3: pip install -e ".[zoo]" (from the sb3-spiking checkout)'
+        ) from exc
     _, model_path, log_path = get_model_path(
         args.exp_id,
         args.folder,

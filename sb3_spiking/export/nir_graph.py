@@ -49,7 +49,7 @@ __all__ = ["DT", "NIR_EXTRA", "SUPPORTED", "to_nir"]
 DT = 1e-4
 
 #: How to install what the export needs.
-NIR_EXTRA = 'pip install "sb3-spiking[nir]"'
+NIR_EXTRA = 'pip install -e ".[nir]" (from the sb3-spiking checkout)'
 
 _ENCODER_WHY = {
     "rate": "its spike trains are computed from the observation in closed form (floor((t+1)*p), "

@@ -60,7 +60,7 @@ class SpikingQRDQNPolicy(SpikingValuePolicyMixin, QRDQNPolicy):
     """QR-DQN policy whose quantile network (and its target, a full copy) is spiking.
 
     Takes sb3-contrib's ``QRDQNPolicy`` parameters (``n_quantiles``, ``net_arch``, ...) plus the
-    spiking options of the README table. ``spiking=False`` gives sb3-contrib's ANN policy (with
+    spiking options of docs/guide/spiking_options.md. ``spiking=False`` gives sb3-contrib's ANN policy (with
     the Nature CNN for ``CnnPolicy``), for side-by-side runs. ``spiking_critic`` does not apply:
     the quantile network is the spiking network.
     """

@@ -103,7 +103,7 @@ class SpikingGaussianActorPolicyMixin(SpikingActorCriticNetworksMixin):
 class SpikingSACPolicy(SpikingGaussianActorPolicyMixin, SACPolicy):
     """SAC policy with a spiking actor and ANN twin critics (spiking with ``spiking_critic=True``).
 
-    Takes SB3's ``SACPolicy`` parameters plus the spiking options of the README table;
+    Takes SB3's ``SACPolicy`` parameters plus the spiking options of docs/guide/spiking_options.md;
     ``spiking=False`` gives SB3's ANN policy. ``use_sde=True`` draws gSDE's noise from the spiking
     actor's last-layer firing rates (see :class:`SpikingSACActor`).
     """

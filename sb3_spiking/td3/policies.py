@@ -127,7 +127,7 @@ class SpikingContinuousCritic(ContinuousCritic):
 class SpikingTD3Policy(SpikingActorCriticNetworksMixin, TD3Policy):
     """TD3/DDPG policy with a spiking actor (direct encoder, membrane decoder by default) and ANN critics.
 
-    Takes SB3's ``TD3Policy`` parameters plus the spiking options of the README table
+    Takes SB3's ``TD3Policy`` parameters plus the spiking options of docs/guide/spiking_options.md
     (``num_steps``, ``encoder``, ``decoder``, ``membrane_readout``, ``beta``, ``threshold``,
     ``surrogate``, ``learn_beta``, ``learn_threshold``, ``reset_mechanism``, ``detach_reset``,
     ``encoder_kwargs``, ``decoder_kwargs``), ``spiking_critic`` (spiking Q-networks, as in ACSF)

@@ -57,7 +57,7 @@ class SpikingTQCPolicy(SpikingGaussianActorPolicyMixin, TQCPolicy):
     quantile critics (spiking with ``spiking_critic=True``).
 
     Takes sb3-contrib's ``TQCPolicy`` parameters (``n_quantiles``, ``n_critics``, ...) plus the
-    spiking options of the README table; ``spiking=False`` gives sb3-contrib's ANN policy.
+    spiking options of docs/guide/spiking_options.md; ``spiking=False`` gives sb3-contrib's ANN policy.
     ``use_sde=True`` draws gSDE's noise from the spiking actor's last-layer firing rates.
     """
 
