@@ -116,7 +116,7 @@ class SpikingMlpExtractor(MlpExtractor):
         """Undo SB3's orthogonal init on the spiking branches; with ``output_gain``, give the actor's
         output layer SB3's small ``action_net`` init (orthogonal, gain 0.01: a near-uniform policy
         at start), unless the decoder is a population (its output layer is spiking)."""
-        for module, state in zip(self.spiking_branches(), self._spiking_init, strict=False):
+        for module, state in zip(self.spiking_branches(), self._spiking_init, strict=True):
             module.load_state_dict(state)  # copies in place: the parameters stay the same objects
         del self._spiking_init
         decoder = self.policy_net.decoder

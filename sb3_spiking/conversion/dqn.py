@@ -344,7 +344,7 @@ def convert_dqn(
     targets = [*getattr(body, "convs", []), *body.fcs, body.decoder.linear]
     with th.no_grad():
         previous = 1.0
-        for ann, target, scale in zip(layers, targets, scales, strict=False):
+        for ann, target, scale in zip(layers, targets, scales, strict=True):
             if ann.weight.shape != target.weight.shape:  # pragma: no cover (a bug, not bad input)
                 raise RuntimeError(f"layer shapes differ: {tuple(ann.weight.shape)} vs {tuple(target.weight.shape)}")
             target.weight.copy_(ann.weight * (previous / scale))

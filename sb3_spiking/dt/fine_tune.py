@@ -119,7 +119,7 @@ class ReinforceFineTuneMixin:
 
     @staticmethod
     def _episode_arrays(steps: list[tuple]) -> dict[str, np.ndarray]:
-        obs, actions, raw, rtg, timesteps, rewards = (np.asarray(x) for x in zip(*steps, strict=False))
+        obs, actions, raw, rtg, timesteps, rewards = (np.asarray(x) for x in zip(*steps, strict=True))
         return {"obs": obs, "actions": actions, "raw": raw, "rtg": rtg, "timesteps": timesteps, "rewards": rewards}
 
     def _reinforce_step(

@@ -184,7 +184,7 @@ def _build_graph(nir: Any, acting: _Acting) -> tuple[dict[str, Any], list[tuple[
     if isinstance(body, SpikingNatureCNN):
         channels, h, w = body.image_shape
         nodes["input"] = nir.Input(input_type={"input": np.array([channels, h, w])})
-        for i, (conv, lif) in enumerate(zip(body.convs, body.conv_lifs, strict=False)):
+        for i, (conv, lif) in enumerate(zip(body.convs, body.conv_lifs, strict=True)):
             add(f"conv_{i}", _conv_node(nir, conv, (h, w)))
             h = (h + 2 * conv.padding[0] - conv.dilation[0] * (conv.kernel_size[0] - 1) - 1) // conv.stride[0] + 1
             w = (w + 2 * conv.padding[1] - conv.dilation[1] * (conv.kernel_size[1] - 1) - 1) // conv.stride[1] + 1
@@ -195,7 +195,7 @@ def _build_graph(nir: Any, acting: _Acting) -> tuple[dict[str, Any], list[tuple[
         nodes["input"] = nir.Input(input_type={"input": np.array([body.in_features])})
     else:
         raise _unsupported(f"The network {type(body).__name__} has no NIR mapping")
-    for i, (fc, lif) in enumerate(zip(body.fcs, body.lifs, strict=False)):
+    for i, (fc, lif) in enumerate(zip(body.fcs, body.lifs, strict=True)):
         add(f"fc_{i}", _affine(nir, fc))
         add(f"lif_{i}", _lif_node(nir, lif, (fc.out_features,), where=f"hidden layer {i}"))
 

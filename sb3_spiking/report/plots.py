@@ -117,7 +117,7 @@ def plot_firing_rates(layers: dict[str, LayerRecord], title: str, path: str) -> 
     cols = min(len(lifs), 3)
     rows = -(-len(lifs) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows + 0.6), squeeze=False)
-    for ax, (name, rec) in zip(axes.flat, lifs.items(), strict=False):
+    for ax, (name, rec) in zip(axes.flat, lifs.items(), strict=False):  # the grid may have spare axes
         rates = rec.rates()
         ax.hist(rates, bins=np.linspace(0, 1, 21), color="tab:blue")
         never, always = 100 * float((rates == 0).mean()), 100 * float((rates == 1).mean())

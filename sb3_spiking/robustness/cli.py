@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     names = args.label or [path.rsplit("/", 1)[-1].removesuffix(".zip") for path in args.model]
     kinds = args.algo * len(args.model) if len(args.algo) == 1 else args.algo
     curves: dict[str, dict[float, list[float]]] = {}
-    for name, path, kind in zip(names, args.model, kinds, strict=False):
+    for name, path, kind in zip(names, args.model, kinds, strict=True):
         model = algos[kind].load(path, device="cpu")
         curves[name] = fgsm_evaluate(  # type: ignore[assignment]
             model, args.env, args.epsilons, args.n_episodes, seed=args.seed, return_episode_rewards=True

@@ -97,7 +97,7 @@ class SpikingNatureCNN(SpikingNetwork):
             check_finite_input(x)
         steps, batch = self.num_steps, x.shape[0]
         h = self.conv_lifs[0](self.convs[0](x), steps)  # constant current: conv1 once
-        for conv, lif in zip(self.convs[1:], self.conv_lifs[1:], strict=False):
+        for conv, lif in zip(self.convs[1:], self.conv_lifs[1:], strict=True):
             current = conv(h.flatten(0, 1))
             h = lif(current.view(steps, batch, *current.shape[1:]))
         return self._run_dense(h.flatten(2), constant=False)

@@ -97,7 +97,7 @@ class StatefulSpikingMLP(SpikingMLP):
         else:
             last = list(torch.split(spikes if spikes is not None else torch.zeros_like(state), self.hidden_sizes, dim=1))
         new_mems, new_spikes = [], []
-        for fc, lif, rec, mem, spk in zip(self.fcs, self.lifs, recs, mems, last, strict=False):
+        for fc, lif, rec, mem, spk in zip(self.fcs, self.lifs, recs, mems, last, strict=True):
             extra = {} if rec is None else dict(recurrent=rec, spikes=spk)
             if constant:  # one product per decision, the same current for its T steps
                 out = lif(fc(h).view(segments, batch, -1), steps, mem=mem, resets=resets, **extra)
