@@ -17,21 +17,25 @@ net = SpikingMLP(3, 1, [256, 256], SpikingOptions(num_steps=5))
 x = torch.randn(256, 3)
 for _ in range(5):
     net(x).sum().backward()
-# fewest faults per step over 4 blocks of 10 steps: a one-off event in the process (a heap
-# extension, a lazily loaded kernel) lands in one block only (a single 20-step count once read
-# 93 faults per step during the full test run, 0-3 when run alone)
+# faults per step in 4 blocks of 10 steps: a one-off event in the process (a heap extension, a
+# lazily loaded kernel) lands in one block only (a single 20-step count once read 93 faults per
+# step during the full test run, 0-3 when run alone)
 blocks = []
 for _ in range(4):
     f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(10):
         net(x).sum().backward()
     blocks.append((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / 10)
-faults = min(blocks)
-print(json.dumps(dict(set=allocator._thresholds_set, faults=faults)))
+print(json.dumps(dict(set=allocator._thresholds_set, faults=min(blocks), most_faults=max(blocks))))
 """
 
 
 def run_check(env_value: str | None, class_switch: bool = True) -> dict:
+    """Faults per training step in a fresh process: ``faults`` is the fewest over 4 blocks (the
+    kept allocator's figure: one-off events excluded), ``most_faults`` the most (the untouched
+    allocator's: glibc's dynamic mmap threshold sometimes gives one quiet block, measured 0.1
+    faults per step in 1 block of 4, while its worst block was 300-1100; the kept allocator's
+    worst block measured 13-32)."""
     import os
 
     env = dict(os.environ)
@@ -52,13 +56,13 @@ def run_check(env_value: str | None, class_switch: bool = True) -> dict:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt")
 def test_spiking_network_keeps_freed_memory():
     """Building a spiking network sets the thresholds; a training step then maps (almost) no fresh
-    pages, while with SB3_SPIKING_KEEP_MEMORY=0 the allocator is left alone and every step faults."""
+    pages, while with SB3_SPIKING_KEEP_MEMORY=0 the allocator is left alone and steps fault."""
     kept = run_check(None)
     left_alone = run_check("0")
     assert kept["set"] is True
     assert left_alone["set"] is False
     assert kept["faults"] < 50, kept
-    assert left_alone["faults"] > 4 * max(kept["faults"], 10), (kept, left_alone)
+    assert left_alone["most_faults"] > 100, left_alone
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc mallopt")
@@ -67,7 +71,7 @@ def test_class_attribute_leaves_the_allocator_alone():
     training step faults as with SB3_SPIKING_KEEP_MEMORY=0."""
     left_alone = run_check(None, class_switch=False)
     assert left_alone["set"] is False
-    assert left_alone["faults"] > 40, left_alone
+    assert left_alone["most_faults"] > 100, left_alone
 
 
 def test_keep_freed_memory_is_idempotent():

@@ -25,11 +25,8 @@ class SpikingQRDQN(SpikingAlgorithmMixin, QRDQN):
     included). ``policy_kwargs=dict(spiking=False)`` runs plain QR-DQN.
 
     Same parameters as :class:`sb3_contrib.QRDQN`; spiking options go in ``policy_kwargs`` next to
-    ``n_quantiles`` and ``net_arch``.
-
-    :param policy: ``"MlpPolicy"``, ``"CnnPolicy"`` (spiking Nature CNN, uint8 images),
-        ``"MultiInputPolicy"`` or a policy class.
-    :param env: environment or its id; its action space must be ``Discrete``.
+    ``n_quantiles`` and ``net_arch``. Policy names (``"CnnPolicy"``: the spiking Nature CNN on
+    uint8 images) and the ``Discrete`` action space as :class:`~sb3_spiking.DSQN`.
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = sb3_policy_aliases(MlpPolicy, CnnPolicy, MultiInputPolicy)
