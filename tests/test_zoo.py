@@ -61,6 +61,8 @@ def run(
             *args,
         ]
     env = dict(_env(), **(extra_env or {}))
+    if python is not None:  # another interpreter's own install: a PYTHONPATH to a checkout would shadow it
+        env.pop("PYTHONPATH", None)
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(
@@ -213,7 +215,7 @@ def test_wheel_install_registers_without_user_action(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=True,
-        env=_env(),
+        env={k: v for k, v in _env().items() if k != "PYTHONPATH"},  # nor a PYTHONPATH to a checkout
         cwd=tmp_path,  # not the repository: its sb3_spiking/ would shadow the installed one
     ).stdout.split()
     assert check[0].startswith(site) and check[1] == "False"
