@@ -36,9 +36,13 @@ CASES = [
 ]
 
 
-def _env() -> dict[str, str]:
+def _env(own_install: bool = False) -> dict[str, str]:
+    """The environment of a subprocess; ``own_install``: for another interpreter that has its own
+    install of the package (a PYTHONPATH to a checkout would shadow it)."""
     env = dict(os.environ, MPLBACKEND="Agg", MUJOCO_GL=os.environ.get("MUJOCO_GL", "egl"), OMP_NUM_THREADS="1")
     env.pop("SB3_SPIKING_NO_ZOO_HOOK", None)
+    if own_install:
+        env.pop("PYTHONPATH", None)
     return env
 
 
@@ -60,9 +64,7 @@ def run(
             "import sys; from rl_zoo3.cli import main; sys.argv[0] = 'rl_zoo3'; sys.exit(main())",
             *args,
         ]
-    env = dict(_env(), **(extra_env or {}))
-    if python is not None:  # another interpreter's own install: a PYTHONPATH to a checkout would shadow it
-        env.pop("PYTHONPATH", None)
+    env = dict(_env(own_install=python is not None), **(extra_env or {}))
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(
@@ -215,7 +217,7 @@ def test_wheel_install_registers_without_user_action(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=True,
-        env={k: v for k, v in _env().items() if k != "PYTHONPATH"},  # nor a PYTHONPATH to a checkout
+        env=_env(own_install=True),
         cwd=tmp_path,  # not the repository: its sb3_spiking/ would shadow the installed one
     ).stdout.split()
     assert check[0].startswith(site) and check[1] == "False"

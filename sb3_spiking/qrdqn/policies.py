@@ -43,7 +43,7 @@ class SpikingQuantileNetwork(SpikingModelMixin, QuantileNetwork):
         n_quantiles: int = 200,
         **kwargs: Any,
     ) -> None:
-        # kwargs: net_arch, activation_fn, normalize_images, spiking_options, as SpikingQNetwork's.
+        # kwargs: net_arch, activation_fn, normalize_images, spiking_options (see init_spiking_value_network).
         self.quantile_net = init_spiking_value_network(
             self,
             int(action_space.n) * n_quantiles,
